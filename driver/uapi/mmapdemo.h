@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * User-space interface of /dev/mmapdemo, a character device whose one kernel
+ * buffer is shared by every process that opens and maps it.
+ *
+ *	int fd = open("/dev/mmapdemo", O_RDWR);
+ *	struct mmapdemo_info info;
+ *	__u32 strategy = MMAPDEMO_STRATEGY_FAULT;
+ *
+ *	ioctl(fd, MMAPDEMO_IOC_GET_INFO, &info);
+ *	ioctl(fd, MMAPDEMO_IOC_SET_STRATEGY, &strategy);
+ *	p = mmap(NULL, info.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+ *
+ * This header compiles as C and as C++.
+ */
+#ifndef _UAPI_LINUX_MMAPDEMO_H
+#define _UAPI_LINUX_MMAPDEMO_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/* Where the buffer's memory comes from (module parameter "backend"). */
+enum mmapdemo_backend {
+	/* Physically contiguous pages, marked reserved. */
+	MMAPDEMO_BACKEND_KMALLOC = 0,
+	/* Virtually contiguous pages from vmalloc. */
+	MMAPDEMO_BACKEND_VMALLOC = 1,
+};
+
+/* How mmap() installs page table entries for the buffer. */
+enum mmapdemo_strategy {
+	/* All entries at mmap() time, with remap_pfn_range(). MAP_SHARED only. */
+	MMAPDEMO_STRATEGY_REMAP = 0,
+	/* One page per first access, from vm_operations_struct.fault. */
+	MMAPDEMO_STRATEGY_FAULT = 1,
+};
+
+/**
+ * struct mmapdemo_info - what MMAPDEMO_IOC_GET_INFO reports
+ * @size: buffer size in bytes, a multiple of @page_size
+ * @page_size: the kernel's page size
+ * @backend: &enum mmapdemo_backend of the buffer
+ * @strategy: &enum mmapdemo_strategy this open file maps with
+ * @default_strategy: &enum mmapdemo_strategy a newly opened file starts with
+ */
+struct mmapdemo_info {
+	__u64 size;
+	__u32 page_size;
+	__u32 backend;
+	__u32 strategy;
+	__u32 default_strategy;
+};
+
+#define MMAPDEMO_IOC_MAGIC		0xB9
+
+/* Fill a struct mmapdemo_info. */
+#define MMAPDEMO_IOC_GET_INFO		_IOR(MMAPDEMO_IOC_MAGIC, 0x00, struct mmapdemo_info)
+/*
+ * Choose the mmap strategy of this open file from a __u32 enum
+ * mmapdemo_strategy. EINVAL for an unknown strategy, EBUSY once the file
+ * has been mapped.
+ */
+#define MMAPDEMO_IOC_SET_STRATEGY	_IOW(MMAPDEMO_IOC_MAGIC, 0x01, __u32)
+
+#endif /* _UAPI_LINUX_MMAPDEMO_H */
