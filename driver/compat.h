@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Every kernel-version difference the driver meets, in one place, so the
+ * rest of the source reads like code for the newest supported kernel.
+ */
+#ifndef MMAPDEMO_COMPAT_H
+#define MMAPDEMO_COMPAT_H
+
+#include <linux/mm.h>
+#include <linux/mmzone.h>
+#include <linux/version.h>
+
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+/* 6.3 made vm_flags read-only and added these accessors. */
+static inline void vm_flags_mod(struct vm_area_struct *vma,
+				vm_flags_t set, vm_flags_t clear)
+{
+	vma->vm_flags = (vma->vm_flags | set) & ~clear;
+}
+#endif
+
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 4, 0)
+/* Before 6.4 MAX_ORDER was one past the largest order. */
+#define MAX_PAGE_ORDER (MAX_ORDER - 1)
+#elif LINUX_VERSION_CODE < KERNEL_VERSION(6, 8, 0)
+/* 6.8 renamed the inclusive MAX_ORDER to MAX_PAGE_ORDER. */
+#define MAX_PAGE_ORDER MAX_ORDER
+#endif
+
+#endif /* MMAPDEMO_COMPAT_H */

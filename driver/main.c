@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mmapdemo: a misc device whose one kernel buffer is shared by every process
+ * that opens it, through mmap() and through read()/write().
+ *
+ * From user space (see uapi/mmapdemo.h for the ioctls):
+ *
+ *	int fd = open("/dev/mmapdemo", O_RDWR);
+ *	char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+ *
+ *	strcpy(p, "hello");		// every other mapping sees it at once
+ *	pread(fd, buf, 5, 0);		// and so does read(): "hello"
+ *
+ * Module parameters:
+ *	size=BYTES			buffer size, rounded up to pages (1 MiB)
+ *	backend=kmalloc|vmalloc		physically or virtually contiguous
+ *	strategy=remap|fault		how a new open file maps by default
+ *
+ * The buffer is a fixed-size file for read(), write() and lseek(): reads end
+ * at its size, writes past it fail with ENOSPC.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/err.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include "mmapdemo.h"
+
+static const char * const mmapdemo_backend_names[] = {
+	[MMAPDEMO_BACKEND_KMALLOC] = "kmalloc",
+	[MMAPDEMO_BACKEND_VMALLOC] = "vmalloc",
+};
+
+static const char * const mmapdemo_strategy_names[] = {
+	[MMAPDEMO_STRATEGY_REMAP] = "remap",
+	[MMAPDEMO_STRATEGY_FAULT] = "fault",
+};
+
+static unsigned long mmapdemo_size = SZ_1M;
+module_param_named(size, mmapdemo_size, ulong, 0444);
+MODULE_PARM_DESC(size, "Buffer size in bytes, rounded up to whole pages (default 1 MiB)");
+
+static char *mmapdemo_backend_param = "kmalloc";
+module_param_named(backend, mmapdemo_backend_param, charp, 0444);
+MODULE_PARM_DESC(backend, "Buffer memory: kmalloc (physically contiguous, default) or vmalloc");
+
+static char *mmapdemo_strategy_param = "remap";
+module_param_named(strategy, mmapdemo_strategy_param, charp, 0444);
+MODULE_PARM_DESC(strategy, "Default mmap strategy of a new open file: remap (default) or fault");
+
+static struct mmapdemo_buffer *mmapdemo_buf;
+static enum mmapdemo_strategy mmapdemo_default_strategy;
+
+static int mmapdemo_open(struct inode *inode, struct file *file)
+{
+	struct mmapdemo_file *mf;
+
+	mf = kzalloc(sizeof(*mf), GFP_KERNEL);
+	if (!mf)
+		return -ENOMEM;
+	mf->buf = mmapdemo_buf;
+	mutex_init(&mf->lock);
+	mf->strategy = mmapdemo_default_strategy;
+	file->private_data = mf;
+	return 0;
+}
+
+static int mmapdemo_release(struct inode *inode, struct file *file)
+{
+	struct mmapdemo_file *mf = file->private_data;
+
+	mutex_destroy(&mf->lock);
+	kfree(mf);
+	return 0;
+}
+
+static ssize_t mmapdemo_read(struct file *file, char __user *ubuf,
+			     size_t count, loff_t *ppos)
+{
+	struct mmapdemo_file *mf = file->private_data;
+
+	return simple_read_from_buffer(ubuf, count, ppos, mf->buf->vaddr,
+				       mf->buf->size);
+}
+
+/*
+ * Like a full disk rather than a regular file: the buffer never grows, so a
+ * write that starts at or past its end fails with ENOSPC, and one that
+ * crosses the end is short.
+ */
+static ssize_t mmapdemo_write(struct file *file, const char __user *ubuf,
+			      size_t count, loff_t *ppos)
+{
+	struct mmapdemo_file *mf = file->private_data;
+
+	if (count && *ppos >= 0 && *ppos >= mf->buf->size)
+		return -ENOSPC;
+	return simple_write_to_buffer(mf->buf->vaddr, mf->buf->size, ppos,
+				      ubuf, count);
+}
+
+static loff_t mmapdemo_llseek(struct file *file, loff_t offset, int whence)
+{
+	struct mmapdemo_file *mf = file->private_data;
+
+	return fixed_size_llseek(file, offset, whence, mf->buf->size);
+}
+
+static long mmapdemo_ioctl_get_info(struct mmapdemo_file *mf,
+				    struct mmapdemo_info __user *uinfo)
+{
+	struct mmapdemo_info info = {
+		.size = mf->buf->size,
+		.page_size = PAGE_SIZE,
+		.backend = mf->buf->backend,
+		.default_strategy = mmapdemo_default_strategy,
+	};
+
+	mutex_lock(&mf->lock);
+	info.strategy = mf->strategy;
+	mutex_unlock(&mf->lock);
+
+	if (copy_to_user(uinfo, &info, sizeof(info)))
+		return -EFAULT;
+	return 0;
+}
+
+static long mmapdemo_ioctl_set_strategy(struct mmapdemo_file *mf,
+					u32 __user *ustrategy)
+{
+	u32 strategy;
+	long ret = 0;
+
+	if (get_user(strategy, ustrategy))
+		return -EFAULT;
+	if (strategy >= ARRAY_SIZE(mmapdemo_strategy_names))
+		return -EINVAL;
+
+	mutex_lock(&mf->lock);
+	if (mf->mapped)
+		ret = -EBUSY;
+	else
+		mf->strategy = strategy;
+	mutex_unlock(&mf->lock);
+	return ret;
+}
+
+static long mmapdemo_ioctl(struct file *file, unsigned int cmd,
+			   unsigned long arg)
+{
+	struct mmapdemo_file *mf = file->private_data;
+	void __user *argp = (void __user *)arg;
+
+	switch (cmd) {
+	case MMAPDEMO_IOC_GET_INFO:
+		return mmapdemo_ioctl_get_info(mf, argp);
+	case MMAPDEMO_IOC_SET_STRATEGY:
+		return mmapdemo_ioctl_set_strategy(mf, argp);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations mmapdemo_fops = {
+	.owner = THIS_MODULE,
+	.open = mmapdemo_open,
+	.release = mmapdemo_release,
+	.read = mmapdemo_read,
+	.write = mmapdemo_write,
+	.llseek = mmapdemo_llseek,
+	.unlocked_ioctl = mmapdemo_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = mmapdemo_mmap,
+};
+
+static struct miscdevice mmapdemo_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "mmapdemo",
+	.fops = &mmapdemo_fops,
+	.mode = 0600,
+};
+
+/**
+ * mmapdemo_parse_params() - validate the module parameters
+ * @backend: set to the requested backend
+ * @size: set to the requested size, rounded up to whole pages
+ *
+ * Sets mmapdemo_default_strategy too. Says what is wrong in one line.
+ *
+ * Return: 0, or -EINVAL for a bad parameter.
+ */
+static int mmapdemo_parse_params(enum mmapdemo_backend *backend, size_t *size)
+{
+	size_t max_size;
+	int ret;
+
+	ret = sysfs_match_string(mmapdemo_backend_names, mmapdemo_backend_param);
+	if (ret < 0) {
+		pr_err("backend=%s: must be kmalloc or vmalloc\n",
+		       mmapdemo_backend_param);
+		return -EINVAL;
+	}
+	*backend = ret;
+
+	ret = sysfs_match_string(mmapdemo_strategy_names, mmapdemo_strategy_param);
+	if (ret < 0) {
+		pr_err("strategy=%s: must be remap or fault\n",
+		       mmapdemo_strategy_param);
+		return -EINVAL;
+	}
+	mmapdemo_default_strategy = ret;
+
+	max_size = mmapdemo_buffer_max_size(*backend);
+	if (!mmapdemo_size || mmapdemo_size > max_size) {
+		pr_err("size=%lu: backend=%s takes 1 to %zu bytes\n",
+		       mmapdemo_size, mmapdemo_backend_names[*backend], max_size);
+		return -EINVAL;
+	}
+	*size = PAGE_ALIGN(mmapdemo_size);
+	return 0;
+}
+
+static int __init mmapdemo_init(void)
+{
+	enum mmapdemo_backend backend;
+	size_t size;
+	int ret;
+
+	ret = mmapdemo_parse_params(&backend, &size);
+	if (ret)
+		return ret;
+
+	mmapdemo_buf = mmapdemo_buffer_create(backend, size);
+	if (IS_ERR(mmapdemo_buf)) {
+		pr_err("cannot allocate %zu bytes with backend=%s\n", size,
+		       mmapdemo_backend_names[backend]);
+		return PTR_ERR(mmapdemo_buf);
+	}
+
+	ret = misc_register(&mmapdemo_misc);
+	if (ret) {
+		pr_err("cannot register /dev/%s: %d\n", mmapdemo_misc.name, ret);
+		goto destroy_buffer;
+	}
+	return 0;
+
+destroy_buffer:
+	mmapdemo_buffer_destroy(mmapdemo_buf);
+	return ret;
+}
+
+/*
+ * Open files and mappings pin the module through fops.owner (a mapping
+ * holds its file), so by the time this runs nothing can reach the buffer.
+ */
+static void __exit mmapdemo_exit(void)
+{
+	misc_deregister(&mmapdemo_misc);
+	mmapdemo_buffer_destroy(mmapdemo_buf);
+}
+
+module_init(mmapdemo_init);
+module_exit(mmapdemo_exit);
+
+MODULE_DESCRIPTION("One kernel buffer shared through mmap(), read() and write()");
+MODULE_AUTHOR("The mmapdemo authors");
+MODULE_LICENSE("GPL");
+MODULE_VERSION("0.1.0");
