@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot a kernel + initramfs in QEMU (TCG, no KVM) and return the guest job's
+# exit status. Serial ports: ttyS0 = console (shown live and saved to
+# DIR/console.log), ttyS1 = results (DIR/results.log, ends with "EXIT <n>"),
+# ttyS2 = guest dmesg dump (DIR/dmesg.log). QEMU never reads stdin.
+#
+# Usage: scripts/run-vm.sh --kernel VMLINUZ --initrd INITRD --outdir DIR
+#            [--append "EXTRA ARGS"] [--timeout SECONDS] [--mem MiB] [--cpus N]
+# Defaults: --timeout 900, --mem 1024, --cpus 2.
+# Exit: the guest's status; 124 on timeout; 125 if the guest reported none.
+set -euo pipefail
+
+prog=${0##*/}
+
+usage() {
+	[[ $# -eq 0 ]] || echo "$prog: $*" >&2
+	echo "usage: $prog --kernel VMLINUZ --initrd INITRD --outdir DIR" \
+		"[--append \"EXTRA ARGS\"] [--timeout SECONDS] [--mem MiB] [--cpus N]" >&2
+	exit 2
+}
+
+kernel="" initrd="" outdir="" extra="" timeout=900 mem=1024 cpus=2
+while [[ $# -gt 0 ]]; do
+	case $1 in
+	--kernel | --initrd | --outdir | --append | --timeout | --mem | --cpus)
+		[[ $# -ge 2 ]] || usage "$1 needs a value"
+		case $1 in
+		--kernel) kernel=$2 ;;
+		--initrd) initrd=$2 ;;
+		--outdir) outdir=$2 ;;
+		--append) extra=$2 ;;
+		--timeout) timeout=$2 ;;
+		--mem) mem=$2 ;;
+		--cpus) cpus=$2 ;;
+		esac
+		shift 2
+		;;
+	-h | --help) usage ;;
+	*) usage "unknown argument '$1'" ;;
+	esac
+done
+
+[[ -n $kernel && -n $initrd && -n $outdir ]] || usage "--kernel, --initrd and --outdir are required"
+for n in "$timeout" "$mem" "$cpus"; do
+	[[ $n =~ ^[1-9][0-9]*$ ]] || usage "'$n' is not a positive integer"
+done
+[[ -f $kernel ]] || usage "kernel '$kernel' not found"
+[[ -f $initrd ]] || usage "initrd '$initrd' not found"
+command -v qemu-system-x86_64 >/dev/null ||
+	{ echo "$prog: error: qemu-system-x86_64 not found; run scripts/install-deps.sh" >&2; exit 1; }
+
+mkdir -p "$outdir"
+outdir=$(cd "$outdir" && pwd)
+# QEMU's option syntax treats commas as separators.
+[[ $outdir != *,* && $kernel != *,* && $initrd != *,* ]] ||
+	usage "paths must not contain commas"
+console=$outdir/console.log
+results=$outdir/results.log
+dmesg=$outdir/dmesg.log
+rm -f "$console" "$results" "$dmesg"
+: >"$console"
+
+cmdline="console=ttyS0 panic=-1 init_on_alloc=0 page_poison=1 loglevel=4${extra:+ $extra}"
+
+# TCG only: nested KVM is unreliable on the machines this runs on.
+qemu=(
+	qemu-system-x86_64 -accel tcg -cpu max -smp "$cpus" -m "$mem"
+	-nodefaults -no-user-config -display none -no-reboot
+	-kernel "$kernel" -initrd "$initrd" -append "$cmdline"
+	-serial "file:$console" -serial "file:$results" -serial "file:$dmesg"
+)
+
+echo "$prog: booting $(basename "$kernel") (timeout ${timeout}s, ${mem} MiB, ${cpus} CPUs)" >&2
+start=$SECONDS
+timeout --kill-after=10 "$timeout" "${qemu[@]}" </dev/null &
+qemu_pid=$!
+trap 'kill "$qemu_pid" 2>/dev/null || :' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Follow the console file live; tail exits once QEMU is gone.
+tail -n +1 -s 0.2 -f --pid="$qemu_pid" "$console" | tr -d '\r' &
+tail_pid=$!
+
+qemu_status=0
+wait "$qemu_pid" || qemu_status=$?
+wait "$tail_pid" || :
+trap - EXIT
+elapsed=$((SECONDS - start))
+
+last_console() {
+	echo "$prog: last 40 console lines:" >&2
+	tail -n 40 "$console" | tr -d '\r' | sed 's/^/  | /' >&2
+}
+
+if [[ $qemu_status -eq 124 || $qemu_status -eq 137 ]]; then
+	echo "$prog: error: timeout: guest still running after ${timeout}s; QEMU killed" >&2
+	echo "$prog: console log: $console" >&2
+	exit 124
+fi
+
+status=""
+if [[ -f $results ]]; then
+	status=$(tr -d '\r' <"$results" | sed -n 's/^EXIT \([0-9]\{1,3\}\)$/\1/p' | tail -n 1)
+fi
+if [[ -z $status ]]; then
+	if [[ $qemu_status -ne 0 ]]; then
+		echo "$prog: error: QEMU failed with status $qemu_status" >&2
+	else
+		echo "$prog: error: the guest reported no exit status (panic or crash?)" >&2
+	fi
+	last_console
+	exit 125
+fi
+echo "$prog: guest exited with status $status after ${elapsed}s" >&2
+exit "$status"
