@@ -48,7 +48,11 @@ static int mmapdemo_check_mapping(const struct mmapdemo_buffer *buf,
 		return -EINVAL;
 	if (vm_flags & VM_EXEC)
 		return -EPERM;
-	if (!(vm_flags & VM_SHARED) && strategy == MMAPDEMO_STRATEGY_REMAP)
+	/*
+	 * VM_MAYSHARE, not VM_SHARED: the mm drops VM_SHARED from a
+	 * MAP_SHARED mapping of a file opened read-only.
+	 */
+	if (!(vm_flags & VM_MAYSHARE) && strategy == MMAPDEMO_STRATEGY_REMAP)
 		return -EINVAL;
 	return 0;
 }
