@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: GPL-2.0
+// The buffer lives as long as the module: it survives munmap() and close(),
+// a mapping outlives the file it was made through, and the module cannot be
+// removed while any file or mapping still reaches the buffer.
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/generators/catch_generators.hpp>
+
+#include "support.hpp"
+
+namespace {
+
+using namespace mmapdemo;
+using namespace mmapdemo::test;
+
+const std::string path{default_path};
+
+TEST_CASE("lifetime: data survives munmap and a new mmap", "[lifetime]") {
+  require_device();
+  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  CAPTURE(strategy);
+  const auto page = page_size();
+  const auto seed = new_seed();
+  const auto device = open_device(strategy);
+
+  auto mapping = Mapping::map(device, 4 * page);
+  fill_pattern(mapping.bytes(), 0, seed);
+  mapping.unmap();
+
+  const auto again = Mapping::map(device, 4 * page);
+  CHECK(diff_pattern(again.bytes(), 0, seed) == "");
+  const auto part = Mapping::map(device, 2 * page, 2 * page);
+  CHECK(diff_pattern(part.bytes(), 2 * page, seed) == "");
+}
+
+TEST_CASE("lifetime: a mapping stays usable after close of its file", "[lifetime]") {
+  require_device();
+  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  CAPTURE(strategy);
+  const auto page = page_size();
+  const auto seed = new_seed();
+  const auto seed2 = new_seed();
+
+  auto device = open_device(strategy);
+  auto mapping = Mapping::map(device, 2 * page);
+  device.close();
+
+  // Stores after close() reach the buffer: another file reads and maps them.
+  fill_pattern(mapping.bytes().first(page), 0, seed);
+  const auto other_file = open_device(other(strategy));
+  CHECK(diff_pattern(read_all(other_file, page, 0), 0, seed) == "");
+  auto other_mapping = Mapping::map(other_file, 2 * page);
+  CHECK(diff_pattern(other_mapping.bytes().first(page), 0, seed) == "");
+  // And the closed file's mapping still sees the others' stores.
+  fill_pattern(other_mapping.bytes().subspan(page), page, seed2);
+  CHECK(diff_pattern(mapping.bytes().subspan(page), page, seed2) == "");
+}
+
+TEST_CASE("lifetime: rmmod is refused while the device is open", "[lifetime]") {
+  auto module = Module::require();
+  {
+    const auto device = Device::open(path);
+    CHECK(module.try_unload() == std::errc::resource_unavailable_try_again);
+    CHECK(device.info().size > 0);
+  }
+  REQUIRE(module.try_unload() == no_error);
+  module.load();
+  CHECK(Device::open(path).info().size > 0);
+}
+
+// A mapping holds its file, and the file the module: after close() the
+// mapping alone must keep the buffer (and so the module) alive.
+TEST_CASE("lifetime: rmmod is refused while a mapping outlives its file", "[lifetime]") {
+  auto module = Module::require();
+  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  CAPTURE(strategy);
+  const auto page = page_size();
+  const auto seed = new_seed();
+
+  auto device = open_device(strategy);
+  auto mapping = Mapping::map(device, 2 * page);
+  fill_pattern(mapping.bytes(), 0, seed);
+  CHECK(module.try_unload() == std::errc::resource_unavailable_try_again);
+
+  device.close();
+  CHECK(module.try_unload() == std::errc::resource_unavailable_try_again);
+  CHECK(diff_pattern(mapping.bytes(), 0, seed) == "");  // still the buffer
+
+  mapping.unmap();
+  REQUIRE(module.try_unload() == no_error);
+  module.load();
+  const auto reloaded = open_device(strategy);
+  CHECK(reloaded.info().strategy == strategy);
+  CHECK(Mapping::map(reloaded, page).size() == page);
+}
+
+}  // namespace

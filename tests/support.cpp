@@ -1,0 +1,461 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "support.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+#include <utility>
+
+#include <catch2/catch_test_macros.hpp>
+
+namespace mmapdemo::test {
+
+std::error_code last_error() { return {errno, std::generic_category()}; }
+
+namespace {
+
+const std::string& device_path() {
+  static const std::string path{default_path};
+  return path;
+}
+
+bool device_exists() {
+  struct stat st {};
+  return ::stat(device_path().c_str(), &st) == 0;
+}
+
+}  // namespace
+
+// ---- the device ---------------------------------------------------------------
+
+void require_device() {
+  if (!device_exists()) {
+    SKIP("no " << device_path() << ": this test needs the module loaded (it runs in the guests)");
+  }
+}
+
+void require_root() {
+  if (::geteuid() != 0) SKIP("this test needs root");
+}
+
+Device open_device(Strategy strategy, int flags) {
+  require_device();
+  return open_with(strategy, flags);
+}
+
+Device open_with(Strategy strategy, int flags) {
+  auto device = Device::open(device_path(), flags);
+  device.set_strategy(strategy);
+  return device;
+}
+
+std::size_t page_size() {
+  static const auto size = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  return size;
+}
+
+Strategy other(Strategy strategy) {
+  return strategy == Strategy::remap ? Strategy::fault : Strategy::remap;
+}
+
+// ---- contents -----------------------------------------------------------------
+
+std::byte pattern_byte(std::uint64_t position, std::uint32_t seed) {
+  const std::uint64_t word = (position & ~std::uint64_t{7}) ^ (seed * 0x9E3779B97F4A7C15ULL);
+  return static_cast<std::byte>(word >> (8 * (position & 7)));
+}
+
+void fill_pattern(std::span<std::byte> out, std::uint64_t position, std::uint32_t seed) {
+  for (auto& byte : out) byte = pattern_byte(position++, seed);
+}
+
+std::vector<std::byte> pattern(std::size_t length, std::uint64_t position, std::uint32_t seed) {
+  std::vector<std::byte> bytes(length);
+  fill_pattern(bytes, position, seed);
+  return bytes;
+}
+
+bool has_pattern(std::span<const std::byte> bytes, std::uint64_t position, std::uint32_t seed) {
+  for (const auto byte : bytes) {
+    if (byte != pattern_byte(position++, seed)) return false;
+  }
+  return true;
+}
+
+namespace {
+
+std::string hex(std::byte byte) {
+  constexpr std::string_view digits = "0123456789abcdef";
+  const auto value = std::to_integer<unsigned>(byte);
+  return {'0', 'x', digits[value >> 4], digits[value & 15]};
+}
+
+template <class Expected>
+std::string diff(std::span<const std::byte> bytes, Expected expected) {
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    if (bytes[i] != expected(i)) {
+      return "byte " + std::to_string(i) + " of " + std::to_string(bytes.size()) + " is " +
+             hex(bytes[i]) + ", expected " + hex(expected(i));
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string diff_bytes(std::span<const std::byte> bytes, std::span<const std::byte> expected) {
+  if (bytes.size() != expected.size()) {
+    return std::to_string(bytes.size()) + " bytes, expected " + std::to_string(expected.size());
+  }
+  if (std::equal(bytes.begin(), bytes.end(), expected.begin())) return {};  // memcmp: fast
+  return diff(bytes, [&](std::size_t i) { return expected[i]; });
+}
+
+std::string diff_pattern(std::span<const std::byte> bytes, std::uint64_t position,
+                         std::uint32_t seed) {
+  return diff(bytes, [&](std::size_t i) { return pattern_byte(position + i, seed); });
+}
+
+std::string diff_fill(std::span<const std::byte> bytes, std::byte value) {
+  return diff(bytes, [&](std::size_t) { return value; });
+}
+
+std::uint32_t new_seed() {
+  static std::mt19937 generator{std::random_device{}()};
+  return static_cast<std::uint32_t>(generator()) | 1U;  // never 0: that would be close to zeroes
+}
+
+void write_all(const Device& device, std::span<const std::byte> bytes, std::uint64_t offset) {
+  while (!bytes.empty()) {
+    const auto n = device.pwrite(bytes, offset);
+    if (n == 0) throw std::runtime_error("pwrite " + device.path() + " wrote nothing");
+    bytes = bytes.subspan(n);
+    offset += n;
+  }
+}
+
+std::vector<std::byte> read_all(const Device& device, std::size_t length, std::uint64_t offset) {
+  std::vector<std::byte> bytes(length);
+  for (std::span<std::byte> rest{bytes}; !rest.empty();) {
+    const auto n = device.pread(rest, offset);
+    if (n == 0) throw std::runtime_error("pread " + device.path() + ": unexpected end of file");
+    rest = rest.subspan(n);
+    offset += n;
+  }
+  return bytes;
+}
+
+std::error_code sys_error(long result) { return result == -1 ? last_error() : std::error_code{}; }
+
+std::error_code mmap_error(std::size_t length, int prot, int flags, int fd, std::uint64_t offset) {
+  void* const address = ::mmap(nullptr, length, prot, flags, fd, static_cast<off_t>(offset));
+  if (address == MAP_FAILED) return last_error();
+  ::munmap(address, length);
+  return {};
+}
+
+std::byte touch(const std::byte* address) {
+  return *static_cast<const volatile std::byte*>(address);
+}
+
+void poke(std::byte* address, std::byte value) {
+  *static_cast<volatile std::byte*>(address) = value;
+}
+
+// ---- raw address ranges -------------------------------------------------------
+
+Region::Region(void* address, std::size_t length) noexcept
+    : data_{static_cast<std::byte*>(address)}, size_{length} {}
+
+Region::Region(Region&& other) noexcept
+    : data_{std::exchange(other.data_, nullptr)}, size_{std::exchange(other.size_, 0)} {}
+
+Region& Region::operator=(Region&& other) noexcept {
+  if (this != &other) {
+    if (data_ != nullptr) ::munmap(data_, size_);
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+  }
+  return *this;
+}
+
+Region::~Region() {
+  if (data_ != nullptr) ::munmap(data_, size_);
+}
+
+Region Region::reserve(std::size_t length) {
+  void* const address = ::mmap(nullptr, length, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (address == MAP_FAILED) throw std::system_error(last_error(), "mmap anonymous PROT_NONE");
+  return Region{address, length};
+}
+
+Region Region::map(const Device& device, std::size_t length, std::uint64_t offset) {
+  void* const address = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_SHARED, device.fd(),
+                               static_cast<off_t>(offset));
+  if (address == MAP_FAILED) throw std::system_error(last_error(), "mmap " + device.path());
+  return Region{address, length};
+}
+
+std::byte* Region::release() noexcept {
+  size_ = 0;
+  return std::exchange(data_, nullptr);
+}
+
+// ---- processes ----------------------------------------------------------------
+
+std::string describe(const ChildStatus& status) {
+  switch (status.kind) {
+    case ChildStatus::Kind::exited:
+      return "exited with status " + std::to_string(status.value);
+    case ChildStatus::Kind::killed: {
+      const char* const abbreviation = ::sigabbrev_np(status.value);
+      return "killed by " +
+             (abbreviation != nullptr ? "SIG" + std::string{abbreviation}
+                                      : "signal " + std::to_string(status.value)) +
+             " (" + ::strsignal(status.value) + ")";
+    }
+    case ChildStatus::Kind::timed_out:
+      return "still running at its deadline";
+  }
+  return "?";
+}
+
+namespace {
+
+ChildStatus decode(int status) {
+  if (WIFSIGNALED(status)) return ChildStatus::killed(WTERMSIG(status));
+  return ChildStatus::exited(WEXITSTATUS(status));
+}
+
+// Reaps pid within timeout; false if it could not be (stuck in the kernel).
+bool reap(pid_t pid, std::chrono::milliseconds timeout, int& status) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const pid_t done = ::waitpid(pid, &status, WNOHANG);
+    if (done == pid) return true;
+    if (done < 0 && errno != EINTR) throw std::system_error(last_error(), "waitpid");
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+}
+
+}  // namespace
+
+Child::Child(const std::function<int()>& body) {
+  // Whatever is buffered now would otherwise be written by both processes.
+  std::cout.flush();
+  std::cerr.flush();
+  std::fflush(nullptr);
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::system_error(last_error(), "fork");
+  if (pid_ != 0) return;
+
+  // Catch2's handlers would report the child's fatal signal as the parent's
+  // test failing; the parent wants to see the signal instead.
+  for (const int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTERM, SIGINT}) {
+    std::signal(sig, SIG_DFL);
+  }
+  const rlimit no_core{0, 0};
+  ::setrlimit(RLIMIT_CORE, &no_core);
+
+  int status = 125;
+  try {
+    status = body();
+  } catch (...) {
+  }
+  ::_exit(status);  // neither atexit handlers nor stdio flushes of the parent's state
+}
+
+Child::~Child() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  try {
+    reap(pid_, 2s, status);
+  } catch (...) {
+  }
+}
+
+ChildStatus Child::wait(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) throw std::logic_error("Child::wait: no child");
+  int status = 0;
+  if (reap(pid_, timeout, status)) {
+    pid_ = -1;
+    return decode(status);
+  }
+  ::kill(pid_, SIGKILL);
+  if (reap(pid_, 2s, status)) pid_ = -1;  // else the destructor tries once more
+  return {ChildStatus::Kind::timed_out, 0};
+}
+
+ChildStatus run_in_child(const std::function<int()>& body, std::chrono::milliseconds timeout) {
+  Child child{body};
+  return child.wait(timeout);
+}
+
+int terminating_signal(const std::function<void()>& body) {
+  const auto status = run_in_child([&] {
+    body();
+    return 0;
+  });
+  return status.kind == ChildStatus::Kind::killed ? status.value : 0;
+}
+
+Doorbell::Doorbell() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::system_error(last_error(), "pipe2");
+  read_ = fds[0];
+  write_ = fds[1];
+}
+
+Doorbell::~Doorbell() {
+  ::close(read_);
+  ::close(write_);
+}
+
+void Doorbell::ring() const {
+  const char byte = 1;
+  ssize_t n;
+  do {
+    n = ::write(write_, &byte, 1);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1) throw std::system_error(last_error(), "doorbell write");
+}
+
+bool Doorbell::wait(std::chrono::milliseconds timeout) const {
+  pollfd pfd{read_, POLLIN, 0};
+  int ready;
+  do {
+    ready = ::poll(&pfd, 1, static_cast<int>(timeout.count()));
+  } while (ready < 0 && errno == EINTR);
+  if (ready < 0) throw std::system_error(last_error(), "doorbell poll");
+  if (ready == 0) return false;
+  char byte;
+  return ::read(read_, &byte, 1) == 1;
+}
+
+// ---- /proc/self/smaps ---------------------------------------------------------
+
+std::set<std::string, std::less<>> vm_flags(const void* address) {
+  const auto target = reinterpret_cast<std::uintptr_t>(address);
+  std::ifstream smaps{"/proc/self/smaps"};
+  if (!smaps) throw std::runtime_error("cannot read /proc/self/smaps");
+
+  bool inside = false;
+  for (std::string line; std::getline(smaps, line);) {
+    // A mapping starts with "start-end perms ...", both addresses in hex.
+    std::uintptr_t start = 0;
+    std::uintptr_t end = 0;
+    const char* const first = line.data();
+    const char* const last = first + line.size();
+    const auto [dash, ec] = std::from_chars(first, last, start, 16);
+    if (ec == std::errc{} && dash != last && *dash == '-' &&
+        std::from_chars(dash + 1, last, end, 16).ec == std::errc{}) {
+      inside = start <= target && target < end;
+      continue;
+    }
+    if (inside && line.starts_with("VmFlags:")) {
+      std::istringstream words{line.substr(8)};
+      std::set<std::string, std::less<>> flags;
+      for (std::string flag; words >> flag;) flags.insert(flag);
+      return flags;
+    }
+  }
+  std::ostringstream what;
+  what << "no VmFlags in /proc/self/smaps for " << address;
+  throw std::runtime_error(what.str());
+}
+
+// ---- the module ---------------------------------------------------------------
+
+Module Module::require() {
+  require_root();
+  require_device();
+  const char* const ko = std::getenv("MMAPDEMO_KO");
+  const char* const params = std::getenv("MMAPDEMO_PARAMS");
+  if (ko == nullptr || params == nullptr) {
+    SKIP("set MMAPDEMO_KO and MMAPDEMO_PARAMS so the test can reload the module");
+  }
+  return Module{ko, params};
+}
+
+Module::~Module() {
+  if (loaded_) return;
+  try {
+    load();
+  } catch (const std::exception& e) {
+    std::cerr << "mmapdemo tests: cannot reload the module: " << e.what() << '\n';
+  }
+}
+
+std::error_code Module::try_unload() noexcept {
+  if (::syscall(SYS_delete_module, "mmapdemo", O_NONBLOCK) != 0) return last_error();
+  loaded_ = false;
+  return {};
+}
+
+void Module::unload() {
+  if (const auto ec = try_unload()) throw std::system_error(ec, "delete_module mmapdemo");
+}
+
+void Module::load() {
+  const int fd = ::open(ko_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw std::system_error(last_error(), "open " + ko_);
+  const long result = ::syscall(SYS_finit_module, fd, params_.c_str(), 0);
+  const auto ec = sys_error(result);
+  ::close(fd);
+  if (ec) throw std::system_error(ec, "finit_module " + ko_ + " (" + params_ + ")");
+  loaded_ = true;
+
+  // devtmpfs creates the node before finit_module() returns; poll anyway.
+  const auto deadline = std::chrono::steady_clock::now() + 2s;
+  while (!device_exists()) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      throw std::runtime_error("no " + device_path() + " 2 s after loading " + ko_);
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+}
+
+void Module::reload() {
+  unload();
+  load();
+}
+
+std::optional<std::string> module_params() {
+  const char* const params = std::getenv("MMAPDEMO_PARAMS");
+  if (params == nullptr) return std::nullopt;
+  return params;
+}
+
+}  // namespace mmapdemo::test
+
+std::string Catch::StringMaker<std::error_code>::convert(const std::error_code& ec) {
+  if (!ec) return "success";
+  if (ec.category() != std::generic_category()) return ec.category().name() + (":" + ec.message());
+  const char* const name = ::strerrorname_np(ec.value());
+  return (name != nullptr ? std::string{name} : "errno " + std::to_string(ec.value())) + " (" +
+         ec.message() + ")";
+}
+
+std::string Catch::StringMaker<std::errc>::convert(std::errc errc) {
+  return StringMaker<std::error_code>::convert(std::make_error_code(errc));
+}

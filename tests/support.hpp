@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: GPL-2.0
+// Fixtures of the guest suite, after the kernel's selftests/mm/hmm-tests.c:
+// open the device (or SKIP without one), fork helpers, doorbells between
+// processes, /proc/self/smaps, module unload/reload.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include <catch2/catch_tostring.hpp>
+#include <mmapdemo/mmapdemo.hpp>
+
+namespace mmapdemo::test {
+
+using namespace std::chrono_literals;
+
+// ---- the device -------------------------------------------------------------
+
+// SKIPs the running test case when there is no /dev/mmapdemo (on the host).
+// Call it before GENERATE so that a skip ends the whole test case.
+void require_device();
+
+// SKIPs unless the suite runs as root (it does in the guests).
+void require_root();
+
+// require_device(), then open_with().
+[[nodiscard]] Device open_device(Strategy strategy, int flags = O_RDWR);
+// Open /dev/mmapdemo with the given flags and choose the strategy; throws.
+// Without Catch2, so child processes may use it.
+[[nodiscard]] Device open_with(Strategy strategy, int flags = O_RDWR);
+
+[[nodiscard]] std::size_t page_size();
+[[nodiscard]] Strategy other(Strategy strategy);
+
+// ---- contents ---------------------------------------------------------------
+
+// Bytes that tell their position in the buffer and the test that wrote them:
+// every aligned 8-byte word holds its buffer offset xor a per-test seed.
+[[nodiscard]] std::byte pattern_byte(std::uint64_t position, std::uint32_t seed);
+void fill_pattern(std::span<std::byte> out, std::uint64_t position, std::uint32_t seed);
+[[nodiscard]] std::vector<std::byte> pattern(std::size_t length, std::uint64_t position,
+                                             std::uint32_t seed);
+[[nodiscard]] bool has_pattern(std::span<const std::byte> bytes, std::uint64_t position,
+                               std::uint32_t seed);
+
+// Empty when bytes are as expected, else where they first differ, e.g.
+// "byte 4096 of 8192 is 0xaa, expected 0x00": CHECK(diff_...(...) == "").
+[[nodiscard]] std::string diff_bytes(std::span<const std::byte> bytes,
+                                     std::span<const std::byte> expected);
+[[nodiscard]] std::string diff_pattern(std::span<const std::byte> bytes, std::uint64_t position,
+                                       std::uint32_t seed);
+[[nodiscard]] std::string diff_fill(std::span<const std::byte> bytes, std::byte value);
+
+// A fresh seed per call, so a test never passes on what an earlier one left.
+[[nodiscard]] std::uint32_t new_seed();
+
+// pwrite()/pread() until done; throw on an error or an unexpected end of file.
+void write_all(const Device& device, std::span<const std::byte> bytes, std::uint64_t offset);
+[[nodiscard]] std::vector<std::byte> read_all(const Device& device, std::size_t length,
+                                              std::uint64_t offset);
+
+inline const std::error_code no_error{};
+
+// errno as a std::error_code (generic category: compares with std::errc).
+[[nodiscard]] std::error_code last_error();
+
+// The errno of a failed system call (result -1) as a std::error_code, or an
+// empty one when it succeeded. Takes the result so errno is read at once.
+[[nodiscard]] std::error_code sys_error(long result);
+
+// mmap(2) that is expected to fail: its errno, or an empty code (and the
+// mapping undone) if it succeeded.
+[[nodiscard]] std::error_code mmap_error(std::size_t length, int prot, int flags, int fd,
+                                         std::uint64_t offset = 0);
+
+// Volatile accesses the compiler cannot drop (to provoke faults).
+std::byte touch(const std::byte* address);
+void poke(std::byte* address, std::byte value);
+
+// ---- raw address ranges -----------------------------------------------------
+
+// Owner of an address range the library does not model: anonymous
+// reservations, mappings moved or resized with mremap().
+class Region {
+ public:
+  Region() noexcept = default;
+  Region(void* address, std::size_t length) noexcept;
+  Region(const Region&) = delete;
+  Region& operator=(const Region&) = delete;
+  Region(Region&& other) noexcept;
+  Region& operator=(Region&& other) noexcept;
+  ~Region();
+
+  // An anonymous PROT_NONE range: every access faults, nothing else lands there.
+  [[nodiscard]] static Region reserve(std::size_t length);
+  // A plain MAP_SHARED read-write mmap() of the device; throws.
+  [[nodiscard]] static Region map(const Device& device, std::size_t length, std::uint64_t offset);
+
+  // Forget the range without unmapping it (mremap() took it over).
+  std::byte* release() noexcept;
+
+  [[nodiscard]] std::byte* data() const noexcept { return data_; }
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  [[nodiscard]] std::span<std::byte> bytes() const noexcept { return {data_, size_}; }
+
+ private:
+  std::byte* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+// ---- processes --------------------------------------------------------------
+
+// How a child ended: its exit status, the signal that killed it, or that it
+// outlived its deadline (and was then killed).
+struct ChildStatus {
+  enum class Kind { exited, killed, timed_out };
+
+  Kind kind = Kind::exited;
+  int value = 0;  // exit status or signal number
+
+  [[nodiscard]] static ChildStatus exited(int status) { return {Kind::exited, status}; }
+  [[nodiscard]] static ChildStatus killed(int signal) { return {Kind::killed, signal}; }
+  friend bool operator==(const ChildStatus&, const ChildStatus&) = default;
+};
+
+[[nodiscard]] std::string describe(const ChildStatus& status);
+
+inline constexpr std::chrono::milliseconds child_timeout = 60s;
+
+// A forked child that runs body and _exit()s with what it returns (125 if it
+// throws). Child bodies must not use Catch2: they return a step number that
+// says what failed (0 = all well) and the parent checks it. The child gets
+// default handlers for the fatal signals Catch2 traps, and no core dumps.
+class Child {
+ public:
+  explicit Child(const std::function<int()>& body);
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  ~Child();  // kills and reaps a child nobody waited for
+
+  ChildStatus wait(std::chrono::milliseconds timeout = child_timeout);
+  [[nodiscard]] pid_t pid() const noexcept { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+[[nodiscard]] ChildStatus run_in_child(const std::function<int()>& body,
+                                       std::chrono::milliseconds timeout = child_timeout);
+
+// The signal that killed a child running body (SIGSEGV, SIGBUS, ...), 0 if
+// it returned.
+[[nodiscard]] int terminating_signal(const std::function<void()>& body);
+
+// One-way notification between processes over a pipe: ring() in one, wait()
+// in the other. Create it before fork(); both ends stay open in both.
+class Doorbell {
+ public:
+  Doorbell();
+  Doorbell(const Doorbell&) = delete;
+  Doorbell& operator=(const Doorbell&) = delete;
+  ~Doorbell();
+
+  void ring() const;
+  // False when nobody rang within timeout.
+  [[nodiscard]] bool wait(std::chrono::milliseconds timeout = 10s) const;
+
+ private:
+  int read_ = -1;
+  int write_ = -1;
+};
+
+// ---- /proc/self/smaps ----------------------------------------------------------
+
+// The two-letter VmFlags of the mapping that contains address ("rd", "sh",
+// "pf", "de", ...). Throws when no mapping contains it.
+[[nodiscard]] std::set<std::string, std::less<>> vm_flags(const void* address);
+
+// ---- the module ----------------------------------------------------------------
+
+// Unloads mmapdemo on request and always leaves it loaded again: the
+// destructor reloads it from MMAPDEMO_KO with MMAPDEMO_PARAMS if a test
+// stopped half way, so later tests find /dev/mmapdemo.
+class Module {
+ public:
+  // SKIPs unless running as root with the device present and MMAPDEMO_KO and
+  // MMAPDEMO_PARAMS set (the guest runner sets both).
+  [[nodiscard]] static Module require();
+
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+  ~Module();
+
+  // delete_module(O_NONBLOCK): EAGAIN while anything holds the device.
+  [[nodiscard]] std::error_code try_unload() noexcept;
+  void unload();
+  // finit_module(), then wait (up to 2 s) for the device node.
+  void load();
+  void reload();
+
+ private:
+  Module(std::string ko, std::string params) : ko_{std::move(ko)}, params_{std::move(params)} {}
+
+  std::string ko_;
+  std::string params_;
+  bool loaded_ = true;
+};
+
+// Module parameters the suite was started with (MMAPDEMO_PARAMS, e.g.
+// "backend=vmalloc size=2M"); nullopt when the runner did not say.
+[[nodiscard]] std::optional<std::string> module_params();
+
+}  // namespace mmapdemo::test
+
+template <>
+struct Catch::StringMaker<mmapdemo::Strategy> {
+  static std::string convert(mmapdemo::Strategy strategy) {
+    return std::string{mmapdemo::to_string(strategy)};
+  }
+};
+
+template <>
+struct Catch::StringMaker<mmapdemo::Backend> {
+  static std::string convert(mmapdemo::Backend backend) {
+    return std::string{mmapdemo::to_string(backend)};
+  }
+};
+
+// "EINVAL (Invalid argument)" rather than "generic:22".
+template <>
+struct Catch::StringMaker<std::error_code> {
+  static std::string convert(const std::error_code& ec);
+};
+
+template <>
+struct Catch::StringMaker<std::errc> {
+  static std::string convert(std::errc errc);
+};
+
+template <>
+struct Catch::StringMaker<mmapdemo::test::ChildStatus> {
+  static std::string convert(const mmapdemo::test::ChildStatus& status) {
+    return mmapdemo::test::describe(status);
+  }
+};

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0
+// An open file of /dev/mmapdemo: the one owner of its descriptor.
+#pragma once
+
+#include <fcntl.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <system_error>
+
+#include <mmapdemo/types.hpp>
+
+namespace mmapdemo {
+
+// Move-only owner of a file descriptor, closed by the destructor. Every
+// operation throws std::system_error (generic category, so it compares equal
+// to std::errc) whose message names the operation and the path; each also has
+// a noexcept overload that reports through a std::error_code instead.
+class Device {
+ public:
+  // No file: every operation fails with EBADF.
+  Device() noexcept = default;
+  Device(const Device&) = delete;
+  Device& operator=(const Device&) = delete;
+  Device(Device&& other) noexcept;
+  Device& operator=(Device&& other) noexcept;
+  ~Device();
+
+  // O_CLOEXEC is always added to flags.
+  [[nodiscard]] static Device open(std::string path = std::string{default_path},
+                                   int flags = O_RDWR);
+  // On failure returns an empty Device.
+  [[nodiscard]] static Device open(std::string path, int flags, std::error_code& ec) noexcept;
+
+  // Closing an empty Device does nothing.
+  void close();
+  void close(std::error_code& ec) noexcept;
+
+  [[nodiscard]] Info info() const;
+  [[nodiscard]] Info info(std::error_code& ec) const noexcept;
+
+  // Only before this file has been mapped (EBUSY after), and only to a
+  // strategy the driver knows (EINVAL otherwise).
+  void set_strategy(Strategy strategy);
+  void set_strategy(Strategy strategy, std::error_code& ec) noexcept;
+
+  // One pread(2)/pwrite(2) (retried on EINTR): may be short, 0 at end of file.
+  std::size_t pread(std::span<std::byte> buffer, std::uint64_t offset) const;
+  std::size_t pread(std::span<std::byte> buffer, std::uint64_t offset,
+                    std::error_code& ec) const noexcept;
+  std::size_t pwrite(std::span<const std::byte> buffer, std::uint64_t offset) const;
+  std::size_t pwrite(std::span<const std::byte> buffer, std::uint64_t offset,
+                     std::error_code& ec) const noexcept;
+
+  [[nodiscard]] int fd() const noexcept { return fd_; }
+  [[nodiscard]] const std::string& path() const noexcept { return path_; }
+  [[nodiscard]] bool is_open() const noexcept { return fd_ >= 0; }
+  explicit operator bool() const noexcept { return is_open(); }
+
+ private:
+  Device(int fd, std::string path) noexcept;
+
+  int fd_ = -1;
+  std::string path_;
+};
+
+}  // namespace mmapdemo

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <mmapdemo/types.hpp>
+
+namespace mmapdemo {
+
+std::string_view to_string(Strategy strategy) noexcept {
+  switch (strategy) {
+    case Strategy::remap:
+      return "remap";
+    case Strategy::fault:
+      return "fault";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(Backend backend) noexcept {
+  switch (backend) {
+    case Backend::kmalloc:
+      return "kmalloc";
+    case Backend::vmalloc:
+      return "vmalloc";
+  }
+  return "unknown";
+}
+
+std::optional<Strategy> parse_strategy(std::string_view name) noexcept {
+  for (const auto strategy : {Strategy::remap, Strategy::fault}) {
+    if (name == to_string(strategy)) return strategy;
+  }
+  return std::nullopt;
+}
+
+std::optional<Backend> parse_backend(std::string_view name) noexcept {
+  for (const auto backend : {Backend::kmalloc, Backend::vmalloc}) {
+    if (name == to_string(backend)) return backend;
+  }
+  return std::nullopt;
+}
+
+}  // namespace mmapdemo
