@@ -30,6 +30,7 @@
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/uio.h>
 #include <linux/uaccess.h>
 
 #include "mmapdemo.h"
@@ -82,13 +83,27 @@ static int mmapdemo_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-static ssize_t mmapdemo_read(struct file *file, char __user *ubuf,
-			     size_t count, loff_t *ppos)
+/*
+ * read_iter and write_iter rather than read and write: copy_to_iter() and
+ * copy_from_iter() copy what they can and touch nothing else, where
+ * copy_from_user() zero-fills the part it could not copy. A write() from a
+ * partly unmapped user buffer must not clobber shared bytes past what it
+ * reports as written.
+ */
+static ssize_t mmapdemo_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
-	struct mmapdemo_file *mf = file->private_data;
+	struct mmapdemo_file *mf = iocb->ki_filp->private_data;
+	const struct mmapdemo_buffer *buf = mf->buf;
+	size_t count, copied;
 
-	return simple_read_from_buffer(ubuf, count, ppos, mf->buf->vaddr,
-				       mf->buf->size);
+	if (iocb->ki_pos >= buf->size)
+		return 0;
+	count = min_t(size_t, iov_iter_count(to), buf->size - iocb->ki_pos);
+	copied = copy_to_iter(buf->vaddr + iocb->ki_pos, count, to);
+	if (!copied && count)
+		return -EFAULT;
+	iocb->ki_pos += copied;
+	return copied;
 }
 
 /*
@@ -96,15 +111,22 @@ static ssize_t mmapdemo_read(struct file *file, char __user *ubuf,
  * write that starts at or past its end fails with ENOSPC, and one that
  * crosses the end is short.
  */
-static ssize_t mmapdemo_write(struct file *file, const char __user *ubuf,
-			      size_t count, loff_t *ppos)
+static ssize_t mmapdemo_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
-	struct mmapdemo_file *mf = file->private_data;
+	struct mmapdemo_file *mf = iocb->ki_filp->private_data;
+	const struct mmapdemo_buffer *buf = mf->buf;
+	size_t count, copied;
 
-	if (count && *ppos >= 0 && *ppos >= mf->buf->size)
+	if (!iov_iter_count(from))
+		return 0;
+	if (iocb->ki_pos >= buf->size)
 		return -ENOSPC;
-	return simple_write_to_buffer(mf->buf->vaddr, mf->buf->size, ppos,
-				      ubuf, count);
+	count = min_t(size_t, iov_iter_count(from), buf->size - iocb->ki_pos);
+	copied = copy_from_iter(buf->vaddr + iocb->ki_pos, count, from);
+	if (!copied)
+		return -EFAULT;
+	iocb->ki_pos += copied;
+	return copied;
 }
 
 static loff_t mmapdemo_llseek(struct file *file, loff_t offset, int whence)
@@ -173,8 +195,8 @@ static const struct file_operations mmapdemo_fops = {
 	.owner = THIS_MODULE,
 	.open = mmapdemo_open,
 	.release = mmapdemo_release,
-	.read = mmapdemo_read,
-	.write = mmapdemo_write,
+	.read_iter = mmapdemo_read_iter,
+	.write_iter = mmapdemo_write_iter,
 	.llseek = mmapdemo_llseek,
 	.unlocked_ioctl = mmapdemo_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,

@@ -62,7 +62,7 @@ dmesg=$outdir/dmesg.log
 rm -f "$console" "$results" "$dmesg"
 : >"$console"
 
-cmdline="console=ttyS0 panic=-1 init_on_alloc=0 page_poison=1 loglevel=4${extra:+ $extra}"
+cmdline="console=ttyS0 panic=-1 init_on_alloc=0 page_poison=1 loglevel=4 tsc=reliable${extra:+ $extra}"
 
 # TCG only: nested KVM is unreliable on the machines this runs on.
 qemu=(

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cstring>
 #include <cstdlib>
 #include <sstream>
 #include <string>
@@ -296,6 +297,33 @@ TEST_CASE("errors: read and write with a bad user pointer fail with EFAULT", "[e
   REQUIRE(::munmap(gone, page) == 0);
   CHECK(sys_error(::pread(fd, gone, page, 0)) == std::errc::bad_address);
   CHECK(sys_error(::pwrite(fd, gone, page, 0)) == std::errc::bad_address);
+}
+
+// copy_from_user() zero-fills what it could not copy: a driver that copies
+// straight into the shared buffer with it (simple_write_to_buffer) clobbers
+// bytes it never reports as written.
+TEST_CASE("errors: a write from a partly unmapped buffer changes only what it reports", "[errors]") {
+  require_device();
+  const auto device = Device::open(path);
+  const auto page = page_size();
+  const auto seed = new_seed();
+  write_all(device, pattern(3 * page, 0, seed), 0);
+
+  // One readable page of 0x5a, then a page that is not mapped.
+  auto source = Region::reserve(2 * page);
+  REQUIRE(::mprotect(source.data(), page, PROT_READ | PROT_WRITE) == 0);
+  std::memset(source.data(), 0x5a, page);
+
+  const auto result =
+      ::pwrite(device.fd(), source.data() + page / 2, 2 * page, static_cast<off_t>(page));
+  REQUIRE(result > 0);  // short, not EFAULT: the first half page was readable
+  const auto written = static_cast<std::size_t>(result);
+  CHECK(written == page / 2);
+  const auto after = read_all(device, 3 * page, 0);
+  const std::span<const std::byte> bytes{after};
+  CHECK(diff_pattern(bytes.first(page), 0, seed) == "");
+  CHECK(diff_fill(bytes.subspan(page, written), std::byte{0x5a}) == "");
+  CHECK(diff_pattern(bytes.subspan(page + written), page + written, seed) == "");
 }
 
 TEST_CASE("errors: lseek stays inside the buffer", "[errors]") {
