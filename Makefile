@@ -3,18 +3,31 @@
 # make               module for the running kernel (or KVER=/KDIR=) + userspace
 # make test          everything from a fresh Debian bookworm: deps, both kernels, suite
 # make demo          boot Debian's 6.12 in QEMU and run the seed scenarios
+# make lint          checkpatch, sparse, W=1, kernel-doc, clang-format, clang-tidy, shellcheck
+# make install       module (+ depmod), udev rule, modules-load.d, CLI, library, headers
+# make uninstall     undo make install
 
-KVER ?= $(shell uname -r)
+# The kernel to build for: KVER as DKMS and packagers pass it (or the
+# KERNELRELEASE of a kernel build), the running kernel only as a fallback.
+KVER ?= $(or $(KERNELRELEASE),$(shell uname -r))
 KDIR ?= /lib/modules/$(KVER)/build
 BUILD ?= $(CURDIR)/build
 KERNELS ?= 6.1 6.12
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+# Members of this group may open /dev/mmapdemo (mode 0660 through udev).
+MMAPDEMO_GROUP ?= mmapdemo
+UDEV_RULES_DIR ?= /etc/udev/rules.d
+MODULES_LOAD_DIR ?= /etc/modules-load.d
+INSTALL_MOD_DIR ?= updates
 DEMO_KERNEL ?= 6.12
 
 # One build tree per kernel: Kbuild writes its objects next to the sources.
 KMOD_DIR := $(BUILD)/kmod/$(KVER)
 USERSPACE_DIR := $(BUILD)/userspace
 
-.PHONY: all module userspace deps test demo clean
+.PHONY: all module userspace deps test demo lint install uninstall clean
 
 all: module userspace
 
@@ -42,6 +55,30 @@ test: deps
 demo: deps
 	$(MAKE) userspace
 	scripts/guest.sh $(DEMO_KERNEL) demo
+
+lint:
+	scripts/lint.sh
+
+# Debian's headers ask for module signing but ship no key, and Debian loads
+# unsigned modules; Kbuild's own depmod wants a System.map the headers lack.
+install: module userspace
+	$(MAKE) -C $(KDIR) M=$(KMOD_DIR) INSTALL_MOD_PATH=$(DESTDIR) \
+		INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) CONFIG_MODULE_SIG_ALL= modules_install
+	depmod $(if $(DESTDIR),-b $(DESTDIR)) $(KVER)
+	install -d $(DESTDIR)$(UDEV_RULES_DIR) $(DESTDIR)$(MODULES_LOAD_DIR)
+	printf '%s\n' 'KERNEL=="mmapdemo", SUBSYSTEM=="misc", GROUP="$(MMAPDEMO_GROUP)", MODE="0660"' \
+		> $(DESTDIR)$(UDEV_RULES_DIR)/70-mmapdemo.rules
+	printf '%s\n' mmapdemo > $(DESTDIR)$(MODULES_LOAD_DIR)/mmapdemo.conf
+	DESTDIR=$(DESTDIR) cmake --install $(USERSPACE_DIR) --prefix $(PREFIX)
+	@if [ -z "$(DESTDIR)" ] && ! getent group $(MMAPDEMO_GROUP) >/dev/null; then \
+		echo "groupadd --system $(MMAPDEMO_GROUP)"; groupadd --system $(MMAPDEMO_GROUP); fi
+
+uninstall:
+	rm -f $(DESTDIR)/lib/modules/$(KVER)/$(INSTALL_MOD_DIR)/mmapdemo.ko
+	rm -f $(DESTDIR)$(UDEV_RULES_DIR)/70-mmapdemo.rules $(DESTDIR)$(MODULES_LOAD_DIR)/mmapdemo.conf
+	@test ! -f $(USERSPACE_DIR)/install_manifest.txt || \
+		sed 's|^|$(DESTDIR)|' $(USERSPACE_DIR)/install_manifest.txt | xargs rm -f
+	depmod $(if $(DESTDIR),-b $(DESTDIR)) $(KVER)
 
 clean:
 	rm -rf $(BUILD)

@@ -24,7 +24,7 @@ die() {
 bookworm_pkgs=(
 	build-essential g++ cmake make qemu-system-x86 busybox-static cpio kmod
 	gzip dwarves libcli11-dev libfmt-dev libbenchmark-dev sparse flex bison
-	bc libelf-dev libssl-dev shellcheck xz-utils zstd
+	bc libelf-dev libssl-dev shellcheck xz-utils zstd clang-format clang-tidy dkms
 )
 # bookworm's own Catch2 is v2; the suite needs v3.
 backports_pkgs=(libcatch2-dev)
