@@ -18,6 +18,10 @@
  *
  * The buffer is a fixed-size file for read(), write() and lseek(): reads end
  * at its size, writes past it fail with ENOSPC.
+ *
+ * A doorbell lets processes sharing the buffer wake each other instead of
+ * polling it: ioctl(MMAPDEMO_IOC_RING) in one, poll() and
+ * ioctl(MMAPDEMO_IOC_ACK) in the others.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -27,11 +31,13 @@
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/poll.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uio.h>
 #include <linux/uaccess.h>
+#include <linux/wait.h>
 
 #include "mmapdemo.h"
 
@@ -60,6 +66,10 @@ MODULE_PARM_DESC(strategy, "Default mmap strategy of a new open file: remap (def
 static struct mmapdemo_buffer *mmapdemo_buf;
 static enum mmapdemo_strategy mmapdemo_default_strategy;
 
+/* The doorbell: rings so far, and the pollers waiting for the next one. */
+static atomic64_t mmapdemo_rings = ATOMIC64_INIT(0);
+static DECLARE_WAIT_QUEUE_HEAD(mmapdemo_ring_wait);
+
 static int mmapdemo_open(struct inode *inode, struct file *file)
 {
 	struct mmapdemo_file *mf;
@@ -70,6 +80,8 @@ static int mmapdemo_open(struct inode *inode, struct file *file)
 	mf->buf = mmapdemo_buf;
 	mutex_init(&mf->lock);
 	mf->strategy = mmapdemo_default_strategy;
+	/* A new file waits for the next ring, not for old ones. */
+	atomic64_set(&mf->rings_seen, atomic64_read(&mmapdemo_rings));
 	file->private_data = mf;
 	return 0;
 }
@@ -175,6 +187,42 @@ static long mmapdemo_ioctl_set_strategy(struct mmapdemo_file *mf,
 	return ret;
 }
 
+static long mmapdemo_ioctl_ring(void)
+{
+	atomic64_inc(&mmapdemo_rings);
+	wake_up_interruptible_poll(&mmapdemo_ring_wait, EPOLLIN | EPOLLRDNORM);
+	return 0;
+}
+
+/*
+ * Lock-free, so the put_user() fault cannot nest inside a lock that mmap()
+ * takes: claim the next ring only after it has reached user space. A failed
+ * copy takes nothing, and two threads acking one file get different rings.
+ */
+static long mmapdemo_ioctl_ack(struct mmapdemo_file *mf, u64 __user *uring)
+{
+	s64 seen;
+
+	do {
+		seen = atomic64_read(&mf->rings_seen);
+		if (seen == atomic64_read(&mmapdemo_rings))
+			return -EAGAIN;
+		if (put_user(seen + 1, uring))
+			return -EFAULT;
+	} while (atomic64_cmpxchg(&mf->rings_seen, seen, seen + 1) != seen);
+	return 0;
+}
+
+static __poll_t mmapdemo_poll(struct file *file, poll_table *wait)
+{
+	struct mmapdemo_file *mf = file->private_data;
+
+	poll_wait(file, &mmapdemo_ring_wait, wait);
+	if (atomic64_read(&mf->rings_seen) != atomic64_read(&mmapdemo_rings))
+		return EPOLLIN | EPOLLRDNORM;
+	return 0;
+}
+
 static long mmapdemo_ioctl(struct file *file, unsigned int cmd,
 			   unsigned long arg)
 {
@@ -186,6 +234,10 @@ static long mmapdemo_ioctl(struct file *file, unsigned int cmd,
 		return mmapdemo_ioctl_get_info(mf, argp);
 	case MMAPDEMO_IOC_SET_STRATEGY:
 		return mmapdemo_ioctl_set_strategy(mf, argp);
+	case MMAPDEMO_IOC_RING:
+		return mmapdemo_ioctl_ring();
+	case MMAPDEMO_IOC_ACK:
+		return mmapdemo_ioctl_ack(mf, argp);
 	default:
 		return -ENOTTY;
 	}
@@ -198,6 +250,7 @@ static const struct file_operations mmapdemo_fops = {
 	.read_iter = mmapdemo_read_iter,
 	.write_iter = mmapdemo_write_iter,
 	.llseek = mmapdemo_llseek,
+	.poll = mmapdemo_poll,
 	.unlocked_ioctl = mmapdemo_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.mmap = mmapdemo_mmap,

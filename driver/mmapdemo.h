@@ -6,6 +6,7 @@
 #ifndef MMAPDEMO_H
 #define MMAPDEMO_H
 
+#include <linux/atomic.h>
 #include <linux/fs.h>
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
@@ -36,12 +37,14 @@ struct mmapdemo_buffer {
  * @lock: orders a strategy change against mmap() of this file
  * @strategy: how mmap() of this file installs page table entries
  * @mapped: this file has been mapped at least once, so @strategy is fixed
+ * @rings_seen: doorbell rings this file has acknowledged
  */
 struct mmapdemo_file {
 	struct mmapdemo_buffer *buf;
 	struct mutex lock;	/* protects strategy and mapped */
 	enum mmapdemo_strategy strategy;
 	bool mapped;
+	atomic64_t rings_seen;
 };
 
 size_t mmapdemo_buffer_max_size(enum mmapdemo_backend backend);

@@ -3,8 +3,6 @@
 // writes, the others see at once, at any offset and alignment, even when
 // read() fills or write() drains a mapping of the device itself, and across
 // processes.
-#include <unistd.h>
-
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -92,11 +90,8 @@ TEST_CASE("coherency: read fills a mapping of the same device", "[coherency]") {
   CHECK(run_in_child([&] {
           const auto device = open_with(strategy);
           auto mapping = Mapping::map(device, size);
-          if (::lseek(device.fd(), 0, SEEK_SET) != 0) return 1;
-          if (::read(device.fd(), mapping.data() + half, half) != static_cast<ssize_t>(half)) {
-            return 2;
-          }
-          return has_pattern(mapping.bytes().subspan(half, half), 0, seed) ? 0 : 3;
+          if (device.pread(mapping.bytes().subspan(half, half), 0) != half) return 1;
+          return has_pattern(mapping.bytes().subspan(half, half), 0, seed) ? 0 : 2;
         }) == ChildStatus::exited(0));
   CHECK(diff_pattern(read_all(open_device(strategy), half, half), 0, seed) == "");
 }
@@ -113,12 +108,8 @@ TEST_CASE("coherency: write drains a mapping of the same device", "[coherency]")
           const auto device = open_with(strategy);
           auto mapping = Mapping::map(device, size);
           fill_pattern(mapping.bytes().first(half), 0, seed);
-          if (::lseek(device.fd(), static_cast<off_t>(half), SEEK_SET) !=
-              static_cast<off_t>(half)) {
-            return 1;
-          }
-          if (::write(device.fd(), mapping.data(), half) != static_cast<ssize_t>(half)) return 2;
-          return has_pattern(mapping.bytes().subspan(half, half), 0, seed) ? 0 : 3;
+          if (device.pwrite(mapping.bytes().first(half), half) != half) return 1;
+          return has_pattern(mapping.bytes().subspan(half, half), 0, seed) ? 0 : 2;
         }) == ChildStatus::exited(0));
   CHECK(diff_pattern(read_all(open_device(strategy), half, half), 0, seed) == "");
 }
@@ -135,14 +126,14 @@ TEST_CASE("coherency: writes in one process are visible in another at once", "[c
   const auto device = open_device(strategy);
   auto mapping = Mapping::map(device, 4 * page);
 
-  const Doorbell child_wrote;
-  const Doorbell parent_wrote;
+  const Notice child_wrote;
+  const Notice parent_wrote;
   Child child{[&] {
     const auto own = open_with(other(strategy));
     auto view = Mapping::map(own, 4 * page);
     write_all(own, pattern(page + 10, 5, child_seed), 5);  // pwrite: parent checks its mapping
     fill_pattern(view.bytes().subspan(3 * page, page), 3 * page, child_seed);  // and a store
-    child_wrote.ring();
+    child_wrote.post();
     if (!parent_wrote.wait()) return 1;
     if (!has_pattern(read_all(own, page, 2 * page), 2 * page, parent_seed)) return 2;
     return has_pattern(view.bytes().subspan(2 * page, page), 2 * page, parent_seed) ? 0 : 3;
@@ -151,7 +142,7 @@ TEST_CASE("coherency: writes in one process are visible in another at once", "[c
   CHECK(diff_pattern(mapping.bytes().subspan(5, page + 10), 5, child_seed) == "");
   CHECK(diff_pattern(mapping.bytes().subspan(3 * page, page), 3 * page, child_seed) == "");
   fill_pattern(mapping.bytes().subspan(2 * page, page), 2 * page, parent_seed);
-  parent_wrote.ring();
+  parent_wrote.post();
   CHECK(child.wait() == ChildStatus::exited(0));
 }
 

@@ -108,7 +108,7 @@ TEST_CASE("cow: private writes of a forked child and its parent stay their own",
   if (!mapping) return;
   fill_pattern(mapping->bytes().first(page), 0, parent_before);  // a copy the child inherits
 
-  const Doorbell parent_wrote;
+  const Notice parent_wrote;
   Child child{[&] {
     if (!parent_wrote.wait()) return 1;
     if (!has_pattern(mapping->bytes().first(page), 0, parent_before)) return 2;
@@ -117,7 +117,7 @@ TEST_CASE("cow: private writes of a forked child and its parent stay their own",
     return has_pattern(mapping->bytes(), 0, child_seed) ? 0 : 4;
   }};
   fill_pattern(mapping->bytes().subspan(page), page, parent_after);  // after fork
-  parent_wrote.ring();
+  parent_wrote.post();
   REQUIRE(child.wait() == ChildStatus::exited(0));
 
   CHECK(diff_pattern(mapping->bytes().first(page), 0, parent_before) == "");

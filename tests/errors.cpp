@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include <array>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -302,7 +302,8 @@ TEST_CASE("errors: read and write with a bad user pointer fail with EFAULT", "[e
 // copy_from_user() zero-fills what it could not copy: a driver that copies
 // straight into the shared buffer with it (simple_write_to_buffer) clobbers
 // bytes it never reports as written.
-TEST_CASE("errors: a write from a partly unmapped buffer changes only what it reports", "[errors]") {
+TEST_CASE("errors: a write from a partly unmapped buffer changes only what it reports",
+          "[errors]") {
   require_device();
   const auto device = Device::open(path);
   const auto page = page_size();

@@ -50,29 +50,29 @@ TEST_CASE("sharing: two processes that map the device on their own see each othe
   const auto seed = new_seed();
   write_all(open_device(strategy), std::vector<std::byte>(2 * page), 0);
 
-  const Doorbell a_mapped;
-  const Doorbell b_mapped;
-  const Doorbell a_wrote;
-  const Doorbell b_wrote;
+  const Notice a_mapped;
+  const Notice b_mapped;
+  const Notice a_wrote;
+  const Notice b_wrote;
 
   Child a{[&] {
     const auto device = open_with(strategy);
     auto mapping = Mapping::map(device, 2 * page);
-    a_mapped.ring();
+    a_mapped.post();
     if (!b_mapped.wait()) return 1;
     fill_pattern(mapping.bytes().first(page), 0, seed);
-    a_wrote.ring();
+    a_wrote.post();
     if (!b_wrote.wait()) return 2;
     return has_pattern(mapping.bytes().subspan(page, page), page, seed) ? 0 : 3;
   }};
   Child b{[&] {
     const auto device = open_with(other(strategy));
     auto mapping = Mapping::map(device, 2 * page);
-    b_mapped.ring();
+    b_mapped.post();
     if (!a_mapped.wait() || !a_wrote.wait()) return 1;
     if (!has_pattern(mapping.bytes().first(page), 0, seed)) return 2;
     fill_pattern(mapping.bytes().subspan(page, page), page, seed);
-    b_wrote.ring();
+    b_wrote.post();
     return 0;
   }};
   CHECK(a.wait() == ChildStatus::exited(0));
@@ -111,6 +111,7 @@ TEST_CASE("sharing: threads with their own files and mappings see each other", "
   // Opened and mapped up front: a failure then cannot strand the barrier.
   std::vector<Device> devices;
   std::vector<Mapping> mappings;
+  mappings.reserve(threads);
   for (std::size_t i = 0; i < threads; ++i) {
     devices.push_back(open_device(i % 2 == 0 ? strategy : other(strategy)));
   }

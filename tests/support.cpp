@@ -319,37 +319,205 @@ int terminating_signal(const std::function<void()>& body) {
   return status.kind == ChildStatus::Kind::killed ? status.value : 0;
 }
 
-Doorbell::Doorbell() {
+Notice::Notice() {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) throw std::system_error(last_error(), "pipe2");
   read_ = fds[0];
   write_ = fds[1];
 }
 
-Doorbell::~Doorbell() {
+Notice::~Notice() {
   ::close(read_);
   ::close(write_);
 }
 
-void Doorbell::ring() const {
+void Notice::post() const {
   const char byte = 1;
   ssize_t n;
   do {
     n = ::write(write_, &byte, 1);
   } while (n < 0 && errno == EINTR);
-  if (n != 1) throw std::system_error(last_error(), "doorbell write");
+  if (n != 1) throw std::system_error(last_error(), "notice write");
 }
 
-bool Doorbell::wait(std::chrono::milliseconds timeout) const {
+bool Notice::wait(std::chrono::milliseconds timeout) const {
   pollfd pfd{read_, POLLIN, 0};
   int ready;
   do {
     ready = ::poll(&pfd, 1, static_cast<int>(timeout.count()));
   } while (ready < 0 && errno == EINTR);
-  if (ready < 0) throw std::system_error(last_error(), "doorbell poll");
+  if (ready < 0) throw std::system_error(last_error(), "notice poll");
   if (ready == 0) return false;
   char byte;
   return ::read(read_, &byte, 1) == 1;
+}
+
+Fd::~Fd() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+namespace {
+
+// The first field of /proc/<pid>/syscall: the number of the system call the
+// process sleeps in, or nullopt while it runs (or when it cannot be read).
+std::optional<long> current_syscall(pid_t pid) {
+  std::ifstream file{"/proc/" + std::to_string(pid) + "/syscall"};
+  std::string first;
+  if (!(file >> first)) return std::nullopt;
+  long number = 0;
+  const auto [end, ec] = std::from_chars(first.data(), first.data() + first.size(), number);
+  if (ec != std::errc{} || end != first.data() + first.size()) return std::nullopt;
+  return number;
+}
+
+// The state letter of /proc/<pid>/stat: 'S' for an interruptible sleep.
+char state(pid_t pid) {
+  std::ifstream file{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string line;
+  std::getline(file, line);
+  const auto paren = line.rfind(')');  // the command name may hold spaces
+  return paren != std::string::npos && paren + 2 < line.size() ? line[paren + 2] : '?';
+}
+
+}  // namespace
+
+bool wait_until_asleep_in(pid_t pid, std::initializer_list<long> syscalls,
+                          std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const auto number = current_syscall(pid);
+    if (number && std::find(syscalls.begin(), syscalls.end(), *number) != syscalls.end() &&
+        state(pid) == 'S') {
+      return true;
+    }
+    std::this_thread::sleep_for(1ms);
+  }
+  return false;
+}
+
+namespace {
+
+void read_into(int& fd, std::string& out) {
+  char buffer[4096];
+  const auto n = ::read(fd, buffer, sizeof buffer);
+  if (n > 0) {
+    out.append(buffer, static_cast<std::size_t>(n));
+  } else if (n == 0 || errno != EINTR) {
+    ::close(std::exchange(fd, -1));  // end of file (or an error: no more to read either way)
+  }
+}
+
+}  // namespace
+
+Subprocess::Subprocess(const std::vector<std::string>& argv, std::string input)
+    : input_{std::move(input)} {
+  if (argv.empty()) throw std::invalid_argument("Subprocess: no program");
+  // The process may exit before it has read everything: EPIPE, not SIGPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
+  int in[2];
+  int out[2];
+  int err[2];
+  if (::pipe2(in, O_CLOEXEC) != 0) throw std::system_error(last_error(), "pipe2");
+  if (::pipe2(out, O_CLOEXEC) != 0) throw std::system_error(last_error(), "pipe2");
+  if (::pipe2(err, O_CLOEXEC) != 0) throw std::system_error(last_error(), "pipe2");
+  std::vector<char*> args;
+  args.reserve(argv.size() + 1);
+  for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+  args.push_back(nullptr);
+
+  std::cout.flush();
+  std::cerr.flush();
+  std::fflush(nullptr);
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::system_error(last_error(), "fork");
+  if (pid_ == 0) {
+    // dup2() clears O_CLOEXEC on the copies; every other descriptor closes at exec.
+    ::dup2(in[0], STDIN_FILENO);
+    ::dup2(out[1], STDOUT_FILENO);
+    ::dup2(err[1], STDERR_FILENO);
+    std::signal(SIGPIPE, SIG_DFL);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  ::close(in[0]);
+  ::close(out[1]);
+  ::close(err[1]);
+  in_ = in[1];
+  out_ = out[0];
+  err_ = err[0];
+  ::fcntl(in_, F_SETFL, O_NONBLOCK);  // a full pipe must not stop the reading
+  if (input_.empty()) ::close(std::exchange(in_, -1));
+}
+
+Subprocess::~Subprocess() {
+  for (const int fd : {in_, out_, err_}) {
+    if (fd >= 0) ::close(fd);
+  }
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  try {
+    reap(pid_, 2s, status);
+  } catch (...) {
+  }
+}
+
+bool Subprocess::pump(std::chrono::steady_clock::time_point deadline,
+                      const std::function<bool()>& done) {
+  while (!done()) {
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left <= 0ms) return false;
+    std::vector<pollfd> fds;
+    if (in_ >= 0) fds.push_back({in_, POLLOUT, 0});
+    if (out_ >= 0) fds.push_back({out_, POLLIN, 0});
+    if (err_ >= 0) fds.push_back({err_, POLLIN, 0});
+    if (fds.empty()) return true;  // nothing more will come
+    const int ready = ::poll(fds.data(), fds.size(), static_cast<int>(left.count()));
+    if (ready < 0 && errno != EINTR) throw std::system_error(last_error(), "poll");
+    for (const auto& pfd : fds) {
+      if (pfd.revents == 0) continue;
+      if (pfd.fd == in_) {
+        const auto n = ::write(in_, input_.data() + written_, input_.size() - written_);
+        if (n > 0) written_ += static_cast<std::size_t>(n);
+        if ((n < 0 && errno != EINTR && errno != EAGAIN) || written_ == input_.size()) {
+          ::close(std::exchange(in_, -1));
+        }
+      } else if (pfd.fd == out_) {
+        read_into(out_, stdout_);
+      } else {
+        read_into(err_, stderr_);
+      }
+    }
+  }
+  return true;
+}
+
+bool Subprocess::wait_for_output(std::string_view text, std::chrono::milliseconds timeout) {
+  pump(std::chrono::steady_clock::now() + timeout,
+       [&] { return stdout_.find(text) != std::string::npos || out_ < 0; });
+  return stdout_.find(text) != std::string::npos;
+}
+
+Output Subprocess::finish(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) throw std::logic_error("Subprocess::finish: no process");
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const bool drained = pump(deadline, [&] { return out_ < 0 && err_ < 0; });
+  int status = 0;
+  ChildStatus result{ChildStatus::Kind::timed_out, 0};
+  const auto left = std::max(0ms, std::chrono::ceil<std::chrono::milliseconds>(
+                                      deadline - std::chrono::steady_clock::now()));
+  if (drained && reap(pid_, left, status)) {
+    result = decode(status);
+    pid_ = -1;
+  }
+  return {result, std::move(stdout_), std::move(stderr_)};  // the destructor kills a straggler
+}
+
+Output run_program(const std::vector<std::string>& argv, std::string input,
+                   std::chrono::milliseconds timeout) {
+  Subprocess process{argv, std::move(input)};
+  return process.finish(timeout);
 }
 
 // ---- /proc/self/smaps ---------------------------------------------------------

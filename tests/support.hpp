@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 // Fixtures of the guest suite, after the kernel's selftests/mm/hmm-tests.c:
-// open the device (or SKIP without one), fork helpers, doorbells between
-// processes, /proc/self/smaps, module unload/reload.
+// open the device (or SKIP without one), fork helpers, notices between
+// processes, programs run with captured output, /proc/self/smaps, module
+// unload/reload.
 #pragma once
 
 #include <sys/types.h>
@@ -10,13 +11,18 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <set>
 #include <span>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
+#include <catch2/catch_test_macros.hpp>
 #include <catch2/catch_tostring.hpp>
 #include <mmapdemo/mmapdemo.hpp>
 
@@ -70,6 +76,18 @@ void write_all(const Device& device, std::span<const std::byte> bytes, std::uint
                                               std::uint64_t offset);
 
 inline const std::error_code no_error{};
+
+// The std::system_error that f throws; FAILs the test case if it throws none.
+template <class F>
+std::system_error thrown_by(F f) {
+  try {
+    f();
+  } catch (const std::system_error& e) {
+    return e;
+  }
+  FAIL("no std::system_error thrown");
+  throw std::logic_error("unreachable");
+}
 
 // errno as a std::error_code (generic category: compares with std::errc).
 [[nodiscard]] std::error_code last_error();
@@ -162,23 +180,87 @@ class Child {
 // it returned.
 [[nodiscard]] int terminating_signal(const std::function<void()>& body);
 
-// One-way notification between processes over a pipe: ring() in one, wait()
-// in the other. Create it before fork(); both ends stay open in both.
-class Doorbell {
+// One-way notification between processes over a pipe: post() in one,
+// wait() in the other; each post() satisfies one wait(). Create it before
+// fork(); both ends stay open in both. (Not the device's doorbell: this one
+// keeps test steps in order whatever the device does.)
+class Notice {
  public:
-  Doorbell();
-  Doorbell(const Doorbell&) = delete;
-  Doorbell& operator=(const Doorbell&) = delete;
-  ~Doorbell();
+  Notice();
+  Notice(const Notice&) = delete;
+  Notice& operator=(const Notice&) = delete;
+  ~Notice();
 
-  void ring() const;
-  // False when nobody rang within timeout.
+  void post() const;
+  // False when nothing was posted within timeout.
   [[nodiscard]] bool wait(std::chrono::milliseconds timeout = 10s) const;
 
  private:
   int read_ = -1;
   int write_ = -1;
 };
+
+// Owner of a file descriptor the library does not model (epoll, pipes).
+class Fd {
+ public:
+  explicit Fd(int fd) noexcept : fd_{fd} {}
+  Fd(Fd&& other) noexcept : fd_{std::exchange(other.fd_, -1)} {}
+  Fd& operator=(Fd&&) = delete;
+  ~Fd();
+  [[nodiscard]] int get() const noexcept { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// Waits until process pid sleeps in one of the given system calls (numbers
+// as in /proc/<pid>/syscall, e.g. SYS_poll); false if it did not within
+// timeout.
+[[nodiscard]] bool wait_until_asleep_in(pid_t pid, std::initializer_list<long> syscalls,
+                                        std::chrono::milliseconds timeout = 10s);
+
+// A program run with its standard input fed from a string and its standard
+// output and error captured, e.g. the mmapdemo command.
+struct Output {
+  ChildStatus status;
+  std::string out;
+  std::string err;
+};
+
+class Subprocess {
+ public:
+  // argv[0] is the program's path; input is written to its standard input,
+  // which is then closed.
+  explicit Subprocess(const std::vector<std::string>& argv, std::string input = {});
+  Subprocess(const Subprocess&) = delete;
+  Subprocess& operator=(const Subprocess&) = delete;
+  ~Subprocess();  // kills and reaps a process nobody finished
+
+  // Collects output until standard output contains text; false when the
+  // process closed it first or timeout passed.
+  [[nodiscard]] bool wait_for_output(std::string_view text,
+                                     std::chrono::milliseconds timeout = 30s);
+  // Collects everything until the process exits (killed at timeout).
+  [[nodiscard]] Output finish(std::chrono::milliseconds timeout = child_timeout);
+  [[nodiscard]] pid_t pid() const noexcept { return pid_; }
+
+ private:
+  // Moves input and output until done() or the deadline; false at the deadline.
+  bool pump(std::chrono::steady_clock::time_point deadline, const std::function<bool()>& done);
+
+  pid_t pid_ = -1;
+  int in_ = -1;
+  int out_ = -1;
+  int err_ = -1;
+  std::string input_;
+  std::size_t written_ = 0;
+  std::string stdout_;
+  std::string stderr_;
+};
+
+// Runs a program to the end.
+[[nodiscard]] Output run_program(const std::vector<std::string>& argv, std::string input = {},
+                                 std::chrono::milliseconds timeout = child_timeout);
 
 // ---- /proc/self/smaps ----------------------------------------------------------
 

@@ -11,6 +11,12 @@
  *	ioctl(fd, MMAPDEMO_IOC_SET_STRATEGY, &strategy);
  *	p = mmap(NULL, info.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
  *
+ *	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+ *	__u64 ring;
+ *
+ *	poll(&pfd, 1, -1);			// until another process rings
+ *	ioctl(fd, MMAPDEMO_IOC_ACK, &ring);	// after ioctl(fd, MMAPDEMO_IOC_RING)
+ *
  * This header compiles as C and as C++.
  */
 #ifndef _UAPI_LINUX_MMAPDEMO_H
@@ -61,5 +67,16 @@ struct mmapdemo_info {
  * has been mapped.
  */
 #define MMAPDEMO_IOC_SET_STRATEGY	_IOW(MMAPDEMO_IOC_MAGIC, 0x01, __u32)
+
+/*
+ * The doorbell. RING counts one ring on the device and wakes every poller.
+ * Each open file keeps its own place in that count: poll() reports it
+ * readable (EPOLLIN) while it has rings it has not acknowledged, and ACK
+ * takes the oldest of them, writing its number (the device's first ring is
+ * 1) to a __u64, or fails with EAGAIN if there is none (EFAULT takes
+ * nothing). So every file sees every ring exactly once, whatever the timing.
+ */
+#define MMAPDEMO_IOC_RING		_IO(MMAPDEMO_IOC_MAGIC, 0x02)
+#define MMAPDEMO_IOC_ACK		_IOR(MMAPDEMO_IOC_MAGIC, 0x03, __u64)
 
 #endif /* _UAPI_LINUX_MMAPDEMO_H */

@@ -1,71 +1,264 @@
 // SPDX-License-Identifier: GPL-2.0
-// mmapdemo: look at /dev/mmapdemo and re-enact the seed scenarios with it.
+// mmapdemo: look at and change /dev/mmapdemo, ring its doorbell, and
+// re-enact the seed scenarios with it.
+//
+// Exit status: 0 on success, 1 when a call failed (or a scenario did not
+// behave as documented), 2 for a usage error.
+#include <fcntl.h>
+
+#include <cerrno>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
+#include <limits>
+#include <string>
 
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
 #include <mmapdemo/mmapdemo.hpp>
 
+#include "commands.hpp"
+#include "format.hpp"
 #include "seed.hpp"
 
 namespace {
 
-int print_info(const std::string& path) {
-  const auto device = mmapdemo::Device::open(path, O_RDONLY);
-  const auto info = device.info();
-  fmt::print(
-      "device:     {}\n"
-      "size:       {} bytes ({} pages)\n"
-      "page size:  {} bytes\n"
-      "backend:    {}\n"
-      "strategy:   {} (default for new files: {})\n",
-      path, info.size, info.page_size != 0 ? info.size / info.page_size : 0, info.page_size,
-      mmapdemo::to_string(info.backend), mmapdemo::to_string(info.strategy),
-      mmapdemo::to_string(info.default_strategy));
-  return 0;
+namespace cli = mmapdemo::cli;
+
+constexpr int exit_failure = 1;
+constexpr int exit_usage = 2;
+
+// Byte counts and other numbers: decimal or 0x hex with an optional K, M or
+// G; never octal, never negative (CLI11 alone would read "010" as 8 and
+// "-1" as 2^64 - 1).
+CLI::Validator number(std::uint64_t min = 0,
+                      std::uint64_t max = std::numeric_limits<std::uint64_t>::max()) {
+  return CLI::Validator{[=](std::string& text) -> std::string {
+                          const auto value = cli::parse_byte_count(text);
+                          if (!value) {
+                            return fmt::format(
+                                "'{}' is not a number: decimal or 0x hex, optionally followed by "
+                                "K, M or G",
+                                text);
+                          }
+                          if (*value < min || *value > max) {
+                            return fmt::format("{} is not between {} and {}", text, min, max);
+                          }
+                          text = std::to_string(*value);
+                          return {};
+                        },
+                        "NUMBER"};
+}
+
+CLI::Option* add_offset(CLI::App* app, std::uint64_t& offset) {
+  return app->add_option("-o,--offset", offset, "First byte, from the start of the buffer")
+      ->transform(number())
+      ->capture_default_str();
+}
+
+std::string failure_message(const CLI::App* app, const CLI::Error& e) {
+  std::string help = app->get_help_ptr() != nullptr ? app->get_help_ptr()->get_name() : "--help";
+  return fmt::format("mmapdemo: {}\nRun with {} for more information.\n", e.what(), help);
+}
+
+int run(int argc, char** argv) {
+  CLI::App app{
+      "Explore /dev/mmapdemo, one kernel buffer shared by every process that maps it, and "
+      "re-enact the seed articles' programs with it. Exit status: 0 on success, 1 when a call "
+      "failed or a scenario did not behave as documented, 2 for a usage error."};
+  app.name("mmapdemo");
+  app.require_subcommand(1);
+  app.fallthrough();  // --device after the subcommand as well; subcommands inherit this
+  app.failure_message(failure_message);
+  std::string device{mmapdemo::default_path};
+  app.add_option("-d,--device", device,
+                 "Device node; read, write and fill also take a regular file")
+      ->capture_default_str();
+
+  auto* const info = app.add_subcommand("info", "Print size, page size, backend and strategy");
+
+  cli::ReadOptions read_options;
+  auto* const read = app.add_subcommand(
+      "read", "Print bytes of the buffer as `hexdump -C` does, or the bytes themselves");
+  add_offset(read, read_options.offset);
+  read->add_option("-l,--length", read_options.length, "How many bytes")
+      ->transform(number())
+      ->capture_default_str();
+  read->add_flag("--raw", read_options.raw, "Write the bytes themselves to standard output");
+
+  cli::WriteOptions write_options;
+  std::string data;
+  auto* const write =
+      app.add_subcommand("write", "Write DATA, or standard input, into the buffer with write()");
+  add_offset(write, write_options.offset);
+  auto* const data_option =
+      write->add_option("data", data, "The bytes to write; standard input when absent");
+  write->add_flag("--ring", write_options.ring, "Ring the doorbell once written");
+
+  cli::FillOptions fill_options;
+  std::uint64_t fill_length = 0;
+  std::uint64_t fill_byte = 0;
+  std::string fill_pattern;
+  auto* const fill = app.add_subcommand(
+      "fill", "Set a range of the buffer to one byte or a repeated pattern, through a mapping");
+  add_offset(fill, fill_options.offset);
+  auto* const fill_length_option =
+      fill->add_option("-l,--length", fill_length, "How many bytes (default: to the end)")
+          ->transform(number());
+  auto* const fill_value = fill->add_option_group("value", "What to fill with: exactly one of");
+  auto* const byte_option =
+      fill_value->add_option("-b,--byte", fill_byte, "A byte, 0 to 255 (decimal or 0x hex)")
+          ->transform(number(0, 255));
+  auto* const pattern_option =
+      fill_value
+          ->add_option("-p,--pattern", fill_pattern,
+                       "Text repeated from --offset on (its first byte lands at --offset)")
+          ->check(CLI::Validator{[](const std::string& text) {
+                                   return text.empty() ? std::string{"the pattern is empty"}
+                                                       : std::string{};
+                                 },
+                                 "TEXT"});
+  fill_value->require_option(1);
+  fill->add_flag("--ring", fill_options.ring, "Ring the doorbell once filled");
+
+  cli::WatchOptions watch_options;
+  std::uint64_t watch_timeout = 0;
+  auto* const watch = app.add_subcommand(
+      "watch",
+      "Sleep on the doorbell and print a range of the buffer, through a mapping, each time "
+      "it rings");
+  add_offset(watch, watch_options.offset);
+  watch->add_option("-l,--length", watch_options.length, "How many bytes to show")
+      ->transform(number(1))
+      ->capture_default_str();
+  watch->add_option("-c,--count", watch_options.count, "Exit after this many rings (0: never)")
+      ->transform(number())
+      ->capture_default_str();
+  auto* const watch_timeout_option =
+      watch
+          ->add_option("-t,--timeout", watch_timeout,
+                       "Stop after this many milliseconds: exit status 1 if --count rings have "
+                       "not all come by then, else 0")
+          ->transform(number(0, std::numeric_limits<std::int32_t>::max()));
+  watch->add_flag("--hex", watch_options.hex, "Show a hexdump rather than text");
+
+  std::uint64_t ring_count = 1;
+  auto* const ring = app.add_subcommand("ring", "Ring the doorbell: wakes every watcher");
+  ring->add_option("-c,--count", ring_count, "How many times")
+      ->transform(number(1))
+      ->capture_default_str();
+
+  auto* const seed = app.add_subcommand(
+      "seed", "Re-enact a program of the seed articles against the device, narrating it");
+  seed->require_subcommand(1);
+  auto* const shared_write = seed->add_subcommand(
+      "shared-write",
+      "Change one byte through a MAP_SHARED mapping, msync(), munmap(); read() sees it "
+      "(article 000, 2.1)");
+  auto* const private_write = seed->add_subcommand(
+      "private-write",
+      "The same through MAP_PRIVATE: a private copy, the device does not change (article 000, "
+      "2.2)");
+  auto* const two_process = seed->add_subcommand(
+      "two-process",
+      "Process A sleeps on the doorbell; process B maps the device on its own, writes a "
+      "message and rings (article 000, 2.3)");
+  std::string role = "a";
+  two_process->add_option("--role", role, "Which process of the scenario this is")
+      ->check(CLI::IsMember({"a", "b"}))
+      ->group("");  // internal: A starts B with --role b
+  std::uint64_t two_process_timeout = 10000;
+  two_process
+      ->add_option("-t,--timeout", two_process_timeout, "How long A waits for B's ring, in ms")
+      ->transform(number(1, std::numeric_limits<std::int32_t>::max()))
+      ->capture_default_str();
+  auto* const parent_child = seed->add_subcommand(
+      "parent-child",
+      "A parent maps the device and forks; the child reads its message and replies through "
+      "the mapping (article 000, 2.4)");
+  auto* const bounds = seed->add_subcommand(
+      "bounds",
+      "Which bytes of a mapping work, which raise SIGBUS and which SIGSEGV: a short regular "
+      "file, then the device (article 000, 1.4)");
+  cli::TimingOptions timing;
+  auto* const read_vs_mmap = seed->add_subcommand(
+      "read-vs-mmap",
+      "Time read()+write() against mmap() adding one to each of many ints, on the device and "
+      "on a regular file (article 002)");
+  read_vs_mmap->add_option("-n,--ints", timing.ints, "How many ints")
+      ->transform(number(1, 1 << 20))
+      ->capture_default_str();
+  read_vs_mmap->add_option("-r,--repeat", timing.repeat, "Runs of each method")
+      ->transform(number(1, 1000))
+      ->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // CLI11 returns 0 for --help and 100 and up for its errors; usage
+    // errors are 2 here, as with most commands.
+    return app.exit(e) == 0 ? 0 : exit_usage;
+  }
+
+  int status = exit_failure;
+  try {
+    if (info->parsed()) {
+      status = cli::info(device);
+    } else if (read->parsed()) {
+      status = cli::read(device, read_options);
+    } else if (write->parsed()) {
+      if (data_option->count() != 0) write_options.data = data;
+      status = cli::write(device, write_options);
+    } else if (fill->parsed()) {
+      if (fill_length_option->count() != 0) fill_options.length = fill_length;
+      if (byte_option->count() != 0) fill_options.byte = fill_byte;
+      if (pattern_option->count() != 0) fill_options.pattern = fill_pattern;
+      status = cli::fill(device, fill_options);
+    } else if (watch->parsed()) {
+      if (watch_timeout_option->count() != 0) {
+        watch_options.timeout = std::chrono::milliseconds{watch_timeout};
+      }
+      status = cli::watch(device, watch_options);
+    } else if (ring->parsed()) {
+      status = cli::ring(device, ring_count);
+    } else if (shared_write->parsed()) {
+      status = cli::seed_shared_write(device);
+    } else if (private_write->parsed()) {
+      status = cli::seed_private_write(device);
+    } else if (two_process->parsed()) {
+      status = cli::seed_two_process(device, role == "b" ? cli::Role::b : cli::Role::a,
+                                     std::chrono::milliseconds{two_process_timeout});
+    } else if (parent_child->parsed()) {
+      status = cli::seed_parent_child(device);
+    } else if (bounds->parsed()) {
+      status = cli::seed_bounds(device);
+    } else if (read_vs_mmap->parsed()) {
+      status = cli::seed_read_vs_mmap(device, timing);
+    }
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    fmt::print(stderr, "mmapdemo: {}\n", e.what());
+    return exit_failure;
+  }
+  if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
+    fmt::print(stderr, "mmapdemo: write standard output: {}\n", std::strerror(errno));
+    return exit_failure;
+  }
+  return status;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  // A and B share the terminal: whole lines keep their output apart.
+  // A and B of a scenario share the terminal: whole lines keep them apart.
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
-
-  CLI::App app{"Explore /dev/mmapdemo, one kernel buffer shared by every process that maps it"};
-  app.name("mmapdemo");
-  app.require_subcommand(1);
-  app.fallthrough();
-  std::string device{mmapdemo::default_path};
-  app.add_option("-d,--device", device, "Device node")->capture_default_str();
-
-  auto* const info = app.add_subcommand("info", "Print size, page size, backend and strategy");
-
-  auto* const seed = app.add_subcommand("seed", "Re-enact a seed scenario against the device");
-  seed->require_subcommand(1);
-  auto* const two_process = seed->add_subcommand(
-      "two-process", "Process A maps the device, process B writes a message, A sees it");
-  std::string role = "a";
-  two_process->add_option("--role", role, "Which process of the scenario this is")
-      ->check(CLI::IsMember({"a", "b"}))
-      ->group("");  // internal: A starts B with --role b
-  int timeout_ms = 5000;
-  two_process->add_option("--timeout", timeout_ms, "How long A waits for B, in milliseconds")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-
+  // run() reports what it expects; this is for the rest (bad_alloc setting up).
   try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
-
-  try {
-    if (*info) return print_info(device);
-    return mmapdemo::cli::seed_two_process(
-        device, role == "b" ? mmapdemo::cli::Role::b : mmapdemo::cli::Role::a,
-        std::chrono::milliseconds{timeout_ms});
+    return run(argc, argv);
   } catch (const std::exception& e) {
-    fmt::print(stderr, "mmapdemo: {}\n", e.what());
-    return 1;
+    std::fprintf(stderr, "mmapdemo: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "mmapdemo: unexpected exception\n");
   }
+  return exit_failure;
 }

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <mmapdemo/device.hpp>
 
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <climits>
 #include <utility>
 
 #include "syscall.hpp"
@@ -14,11 +17,9 @@ namespace {
 
 using detail::last_error;
 using detail::name;
+using detail::range;
 using detail::retry_on_eintr;
-
-std::string range(std::uint64_t offset, std::size_t length) {
-  return " (offset " + std::to_string(offset) + ", length " + std::to_string(length) + ")";
-}
+using std::chrono::milliseconds;
 
 std::string strategy_name(Strategy strategy) {
   const auto known = to_string(strategy);
@@ -49,7 +50,7 @@ Device::~Device() {
   close(ignored);
 }
 
-Device Device::open(std::string path, int flags) {
+Device Device::open(const std::string& path, int flags) {
   std::error_code ec;
   auto device = open(path, flags, ec);
   if (ec) throw std::system_error(ec, "open " + name(path));
@@ -156,6 +157,105 @@ std::size_t Device::pwrite(std::span<const std::byte> buffer, std::uint64_t offs
   }
   ec.clear();
   return static_cast<std::size_t>(n);
+}
+
+void Device::ring() const {
+  std::error_code ec;
+  ring(ec);
+  if (ec) throw std::system_error(ec, "ioctl MMAPDEMO_IOC_RING " + name(path_));
+}
+
+void Device::ring(std::error_code& ec) const noexcept {
+  if (::ioctl(fd_, MMAPDEMO_IOC_RING) != 0) {
+    ec = last_error();
+    return;
+  }
+  ec.clear();
+}
+
+std::optional<std::uint64_t> Device::ack() const {
+  std::error_code ec;
+  const auto number = ack(ec);
+  if (ec) throw std::system_error(ec, "ioctl MMAPDEMO_IOC_ACK " + name(path_));
+  return number;
+}
+
+std::optional<std::uint64_t> Device::ack(std::error_code& ec) const noexcept {
+  ec.clear();
+  __u64 number = 0;
+  if (::ioctl(fd_, MMAPDEMO_IOC_ACK, &number) == 0) return number;
+  // EAGAIN is the answer "no ring pending", not a failure.
+  if (errno != EAGAIN) ec = last_error();
+  return std::nullopt;
+}
+
+namespace {
+
+// The wait of wait_ring(); poll_failed tells the throwing overload which call
+// to name in its message.
+std::optional<std::uint64_t> wait_for_ring(const Device& device, milliseconds timeout,
+                                           std::error_code& ec, bool& poll_failed) noexcept {
+  using clock = std::chrono::steady_clock;
+  ec.clear();
+  poll_failed = true;
+  // poll() skips a negative descriptor and would just sleep out the timeout.
+  if (device.fd() < 0) {
+    ec = std::make_error_code(std::errc::bad_file_descriptor);
+    return std::nullopt;
+  }
+  // A timeout the clock cannot add without overflowing is as good as none.
+  const bool forever =
+      timeout < milliseconds::zero() ||
+      timeout > std::chrono::duration_cast<milliseconds>(clock::duration::max() / 4);
+  const auto deadline = forever ? clock::time_point{} : clock::now() + timeout;
+
+  for (;;) {
+    int wait_ms = -1;
+    if (!forever) {
+      // Rounded up, so poll() never returns just before the deadline and
+      // makes this loop spin.
+      const auto left = std::chrono::ceil<milliseconds>(deadline - clock::now()).count();
+      wait_ms = static_cast<int>(std::clamp<decltype(left)>(left, 0, INT_MAX));
+    }
+    pollfd pfd{device.fd(), POLLIN, 0};
+    const int ready = ::poll(&pfd, 1, wait_ms);
+    if (ready < 0) {
+      // Interrupted: poll again for what is left, and once more after the
+      // deadline with poll(0), unless that very look was interrupted.
+      if (errno == EINTR && wait_ms != 0) continue;
+      if (errno == EINTR) return std::nullopt;
+      ec = last_error();
+      return std::nullopt;
+    }
+    if (ready > 0 && (pfd.revents & POLLNVAL) != 0) {
+      ec = std::make_error_code(std::errc::bad_file_descriptor);
+      return std::nullopt;
+    }
+    if (ready > 0) {
+      poll_failed = false;
+      if (auto number = device.ack(ec); number || ec) return number;
+      poll_failed = true;  // another thread acked that ring first: wait on
+    }
+    if (wait_ms == 0 || (!forever && clock::now() >= deadline)) return std::nullopt;
+  }
+}
+
+}  // namespace
+
+std::optional<std::uint64_t> Device::wait_ring(milliseconds timeout) const {
+  std::error_code ec;
+  bool poll_failed = false;
+  const auto number = wait_for_ring(*this, timeout, ec, poll_failed);
+  if (ec) {
+    throw std::system_error(ec, (poll_failed ? "poll " : "ioctl MMAPDEMO_IOC_ACK ") + name(path_));
+  }
+  return number;
+}
+
+std::optional<std::uint64_t> Device::wait_ring(milliseconds timeout,
+                                               std::error_code& ec) const noexcept {
+  bool poll_failed = false;
+  return wait_for_ring(*this, timeout, ec, poll_failed);
 }
 
 }  // namespace mmapdemo

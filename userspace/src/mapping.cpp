@@ -11,9 +11,14 @@
 namespace mmapdemo {
 
 using detail::last_error;
+using detail::name;
+using detail::range;
 
 Mapping::Mapping(Mapping&& other) noexcept
-    : data_{std::exchange(other.data_, nullptr)}, size_{std::exchange(other.size_, 0)} {}
+    : data_{std::exchange(other.data_, nullptr)},
+      size_{std::exchange(other.size_, 0)},
+      offset_{std::exchange(other.offset_, 0)},
+      path_{std::exchange(other.path_, {})} {}
 
 Mapping& Mapping::operator=(Mapping&& other) noexcept {
   if (this != &other) {
@@ -21,6 +26,8 @@ Mapping& Mapping::operator=(Mapping&& other) noexcept {
     unmap(ignored);
     data_ = std::exchange(other.data_, nullptr);
     size_ = std::exchange(other.size_, 0);
+    offset_ = std::exchange(other.offset_, 0);
+    path_ = std::exchange(other.path_, {});
   }
   return *this;
 }
@@ -34,11 +41,7 @@ Mapping Mapping::map(const Device& device, std::size_t length, std::uint64_t off
                      Protection protection, Sharing sharing) {
   std::error_code ec;
   auto mapping = map(device, length, offset, protection, sharing, ec);
-  if (ec) {
-    throw std::system_error(ec, "mmap " + detail::name(device.path()) + " (offset " +
-                                    std::to_string(offset) + ", length " + std::to_string(length) +
-                                    ")");
-  }
+  if (ec) throw std::system_error(ec, "mmap " + name(device.path()) + range(offset, length));
   return mapping;
 }
 
@@ -53,19 +56,28 @@ Mapping Mapping::map(const Device& device, std::size_t length, std::uint64_t off
     return {};
   }
   ec.clear();
-  return Mapping{static_cast<std::byte*>(data), length};
+  try {
+    return Mapping{static_cast<std::byte*>(data), length, offset, device.path()};
+  } catch (...) {  // copying the path ran out of memory: give the range back
+    ::munmap(data, length);
+    ec = std::make_error_code(std::errc::not_enough_memory);
+    return {};
+  }
 }
 
 void Mapping::unmap() {
   std::error_code ec;
-  const auto length = size_;
+  // The message needs what unmap() clears.
+  const auto what = name(path_) + range(offset_, size_);
   unmap(ec);
-  if (ec) throw std::system_error(ec, "munmap (length " + std::to_string(length) + ")");
+  if (ec) throw std::system_error(ec, "munmap " + what);
 }
 
 void Mapping::unmap(std::error_code& ec) noexcept {
   ec.clear();
   if (data_ == nullptr) return;
+  offset_ = 0;
+  path_.clear();
   if (::munmap(std::exchange(data_, nullptr), std::exchange(size_, 0)) != 0) ec = last_error();
 }
 

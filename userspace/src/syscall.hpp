@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cerrno>
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <system_error>
 
@@ -23,5 +25,10 @@ auto retry_on_eintr(F f) noexcept {
 
 // How messages name a file; a Device that was never opened has no path.
 inline std::string name(const std::string& path) { return path.empty() ? "<no file>" : path; }
+
+// " (offset 4096, length 100)": which part of the file a failed call was about.
+inline std::string range(std::uint64_t offset, std::size_t length) {
+  return " (offset " + std::to_string(offset) + ", length " + std::to_string(length) + ")";
+}
 
 }  // namespace mmapdemo::detail

@@ -4,8 +4,10 @@
 
 #include <fcntl.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <system_error>
@@ -29,7 +31,7 @@ class Device {
   ~Device();
 
   // O_CLOEXEC is always added to flags.
-  [[nodiscard]] static Device open(std::string path = std::string{default_path},
+  [[nodiscard]] static Device open(const std::string& path = std::string{default_path},
                                    int flags = O_RDWR);
   // On failure returns an empty Device.
   [[nodiscard]] static Device open(std::string path, int flags, std::error_code& ec) noexcept;
@@ -53,6 +55,26 @@ class Device {
   std::size_t pwrite(std::span<const std::byte> buffer, std::uint64_t offset) const;
   std::size_t pwrite(std::span<const std::byte> buffer, std::uint64_t offset,
                      std::error_code& ec) const noexcept;
+
+  // The doorbell, for processes that share the buffer and want to wake each
+  // other instead of polling it. ring() counts one ring on the device and
+  // wakes every waiter. Each open file sees each ring made after it was
+  // opened exactly once: ack() takes the oldest one it has not taken yet and
+  // returns its number (the device's first ring is 1), or nullopt when none
+  // is pending. Descriptors that share an open file (dup(), fork()) share
+  // its rings.
+  void ring() const;
+  void ring(std::error_code& ec) const noexcept;
+  [[nodiscard]] std::optional<std::uint64_t> ack() const;
+  [[nodiscard]] std::optional<std::uint64_t> ack(std::error_code& ec) const noexcept;
+
+  // poll(2) until a ring is pending, then ack() it. nullopt when no ring
+  // arrived within timeout; a negative timeout waits for as long as it takes.
+  // Signals neither end the wait early nor extend it, and a ring that another
+  // thread acked first does not end it either.
+  [[nodiscard]] std::optional<std::uint64_t> wait_ring(std::chrono::milliseconds timeout) const;
+  [[nodiscard]] std::optional<std::uint64_t> wait_ring(std::chrono::milliseconds timeout,
+                                                       std::error_code& ec) const noexcept;
 
   [[nodiscard]] int fd() const noexcept { return fd_; }
   [[nodiscard]] const std::string& path() const noexcept { return path_; }

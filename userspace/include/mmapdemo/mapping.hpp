@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <system_error>
 
 #include <mmapdemo/device.hpp>
@@ -16,6 +17,7 @@ enum class Sharing { shared, private_copy };
 
 // Move-only owner of an mmap(2)ed range, unmapped by the destructor. It does
 // not keep the Device: like any file mapping it stays valid after close().
+// It keeps the Device's path and its offset for the messages of unmap().
 class Mapping {
  public:
   // No mapping.
@@ -38,7 +40,9 @@ class Mapping {
                                    Protection protection, Sharing sharing,
                                    std::error_code& ec) noexcept;
 
-  // Unmapping an empty Mapping does nothing.
+  // Unmapping an empty Mapping does nothing. The Mapping is empty afterwards
+  // even if munmap(2) failed. Throws e.g.
+  // "munmap /dev/mmapdemo (offset 0, length 4096): Invalid argument".
   void unmap();
   void unmap(std::error_code& ec) noexcept;
 
@@ -47,14 +51,19 @@ class Mapping {
   [[nodiscard]] std::byte* data() noexcept { return data_; }
   [[nodiscard]] const std::byte* data() const noexcept { return data_; }
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  [[nodiscard]] std::uint64_t offset() const noexcept { return offset_; }
+  [[nodiscard]] const std::string& path() const noexcept { return path_; }
   [[nodiscard]] bool empty() const noexcept { return data_ == nullptr; }
   explicit operator bool() const noexcept { return !empty(); }
 
  private:
-  Mapping(std::byte* data, std::size_t size) noexcept : data_{data}, size_{size} {}
+  Mapping(std::byte* data, std::size_t size, std::uint64_t offset, std::string path) noexcept
+      : data_{data}, size_{size}, offset_{offset}, path_{std::move(path)} {}
 
   std::byte* data_ = nullptr;
   std::size_t size_ = 0;
+  std::uint64_t offset_ = 0;
+  std::string path_;
 };
 
 }  // namespace mmapdemo
