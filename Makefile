@@ -48,8 +48,11 @@ userspace:
 deps:
 	scripts/install-deps.sh
 
+# Host checks first (library tests, packaging), then the suite in the guests.
 test: deps
 	$(MAKE) userspace
+	ctest --test-dir $(USERSPACE_DIR) --output-on-failure
+	tests/packaging.sh
 	scripts/vm-suite.sh $(KERNELS)
 
 demo: deps
@@ -78,7 +81,7 @@ uninstall:
 	rm -f $(DESTDIR)$(UDEV_RULES_DIR)/70-mmapdemo.rules $(DESTDIR)$(MODULES_LOAD_DIR)/mmapdemo.conf
 	@test ! -f $(USERSPACE_DIR)/install_manifest.txt || \
 		sed 's|^|$(DESTDIR)|' $(USERSPACE_DIR)/install_manifest.txt | xargs rm -f
-	depmod $(if $(DESTDIR),-b $(DESTDIR)) $(KVER)
+	if [ -d $(DESTDIR)/lib/modules/$(KVER) ]; then depmod $(if $(DESTDIR),-b $(DESTDIR)) $(KVER); fi
 
 clean:
 	rm -rf $(BUILD)

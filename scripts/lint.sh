@@ -39,8 +39,12 @@ checkpatch() {
 	# compat.h is where the version tests live by design. checkpatch flags
 	# every LINUX_VERSION_CODE, and reads "LINUX_VERSION_CODE < KERNEL_VERSION()"
 	# as a constant on the left of a comparison.
+	local others=() f
+	for f in "${driver_sources[@]}"; do
+		[[ $f == driver/compat.h ]] || others+=("$f")
+	done
 	"${cp[@]}" --ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON driver/compat.h &&
-		"${cp[@]}" "${driver_sources[@]/driver\/compat.h/}"
+		"${cp[@]}" "${others[@]}"
 }
 
 kernel_doc() {

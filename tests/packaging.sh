@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Host-side packaging checks: `make install DESTDIR=` lays down exactly the
+# expected files and `make uninstall` removes them, `dkms build` works for
+# Debian's 6.1 and 6.12 kernels without touching the system's DKMS tree, and
+# modinfo documents the module. Needs `make userspace` first.
+#
+# Usage: tests/packaging.sh
+set -euo pipefail
+
+prog=${0##*/}
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+[[ $# -eq 0 ]] || {
+	echo "usage: $prog" >&2
+	exit 2
+}
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0 failed=0
+
+result() {
+	local status=$1
+	shift
+	if [[ $status -eq 0 ]]; then
+		passed=$((passed + 1))
+		echo "PASS packaging/$*"
+	else
+		failed=$((failed + 1))
+		echo "FAIL packaging/$*"
+	fi
+}
+
+# Runs "$@" quietly; shows its output only when it fails.
+quiet() {
+	local log=$work/log
+	"$@" >"$log" 2>&1 || {
+		cat "$log"
+		return 1
+	}
+}
+
+kernel() {
+	local KVER KDIR VMLINUZ
+	eval "$("$root/scripts/fetch-kernel.sh" "$1" 2>/dev/null)"
+	: "$VMLINUZ"
+	echo "$KVER $KDIR"
+}
+
+# install, then uninstall, into a staging root
+read -r kver kdir < <(kernel 6.1)
+stage=$work/stage
+expected=$(sort <<EOF_FILES
+etc/modules-load.d/mmapdemo.conf
+etc/udev/rules.d/70-mmapdemo.rules
+lib/modules/$kver/updates/mmapdemo.ko
+usr/local/bin/mmapdemo
+usr/local/include/mmapdemo.h
+usr/local/include/mmapdemo/device.hpp
+usr/local/include/mmapdemo/mapping.hpp
+usr/local/include/mmapdemo/mmapdemo.hpp
+usr/local/include/mmapdemo/types.hpp
+usr/local/lib/cmake/mmapdemo/mmapdemoConfig.cmake
+usr/local/lib/cmake/mmapdemo/mmapdemoConfigVersion.cmake
+usr/local/lib/cmake/mmapdemo/mmapdemoTargets-relwithdebinfo.cmake
+usr/local/lib/cmake/mmapdemo/mmapdemoTargets.cmake
+usr/local/lib/libmmapdemo.a
+EOF_FILES
+)
+# depmod's index files belong to the kernel's module tree, not to us.
+ours() { (cd "$stage" && find . -type f ! -name 'modules.*' | sed 's|^\./||' | sort); }
+
+status=0
+quiet make -C "$root" install DESTDIR="$stage" KVER="$kver" KDIR="$kdir" || status=1
+if [[ $status -eq 0 && $(ours) != "$expected" ]]; then
+	diff <(echo "$expected") <(ours) || :
+	status=1
+fi
+result $status "make install DESTDIR= installs exactly the expected files"
+
+status=0
+grep -qx 'KERNEL=="mmapdemo", SUBSYSTEM=="misc", GROUP="mmapdemo", MODE="0660"' \
+	"$stage/etc/udev/rules.d/70-mmapdemo.rules" || status=1
+grep -q '^updates/mmapdemo.ko:' "$stage/lib/modules/$kver/modules.dep" || status=1
+result $status "the udev rule and depmod's modules.dep name the device and the module"
+
+status=0
+quiet make -C "$root" uninstall DESTDIR="$stage" KVER="$kver" || status=1
+[[ -z $(ours) ]] || {
+	ours
+	status=1
+}
+result $status "make uninstall removes every installed file"
+
+# modinfo documents the module
+status=0
+info=$(modinfo "$root/build/kmod/$kver/mmapdemo.ko")
+for field in description author license version 'parm: *size:' 'parm: *backend:' 'parm: *strategy:'; do
+	grep -qE "^$field" <<<"$info" || {
+		echo "modinfo lacks '$field'"
+		status=1
+	}
+done
+result $status "modinfo shows description, author, license, version and every parameter"
+
+# dkms build, in private trees so the system's DKMS state is untouched
+version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$root/dkms.conf")
+src=$work/dkms-src/mmapdemo-$version
+mkdir -p "$src" "$work/dkms-tree"
+(cd "$root" && git ls-files Kbuild Makefile dkms.conf driver | xargs cp --parents -t "$src")
+for series in 6.1 6.12; do
+	read -r kver kdir < <(kernel "$series")
+	status=0
+	quiet dkms build "mmapdemo/$version" -k "$kver" --kernelsourcedir "$kdir" \
+		--dkmstree "$work/dkms-tree" --sourcetree "$work/dkms-src" || status=1
+	ko=$work/dkms-tree/mmapdemo/$version/$kver/x86_64/module/mmapdemo.ko
+	if [[ $status -eq 0 ]]; then
+		[[ -f $ko && $(modinfo -F vermagic "$ko") == "$kver "* ]] || status=1
+	fi
+	result $status "dkms build for $kver"
+done
+
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
