@@ -2,6 +2,12 @@
 // The buffer lives as long as the module: it survives munmap() and close(),
 // a mapping outlives the file it was made through, and the module cannot be
 // removed while any file or mapping still reaches the buffer.
+#include <array>
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
 
@@ -94,3 +100,31 @@ TEST_CASE("lifetime: rmmod is refused while a mapping outlives its file", "[life
 }
 
 }  // namespace
+
+// Every bad parameter: insmod fails with EINVAL and says why in exactly one
+// kernel log line, and nothing is left registered.
+TEST_CASE("lifetime: bad module parameters fail insmod with EINVAL and one message", "[lifetime]") {
+  auto module = Module::require();
+  module.unload();
+  const std::array cases{
+      std::pair{"backend=bogus", "backend=bogus"},
+      std::pair{"strategy=bogus", "strategy=bogus"},
+      std::pair{"size=0", "size=0"},
+      // Past the largest contiguous allocation (4 MiB on x86-64).
+      std::pair{"backend=kmalloc size=8388608", "size=8388608"},
+      // Past any guest's memory.
+      std::pair{"backend=vmalloc size=1099511627776", "size=1099511627776"},
+  };
+  for (const auto& [params, named] : cases) {
+    CAPTURE(params);
+    KernelLog log;
+    CHECK(module.try_load(params) == std::errc::invalid_argument);
+    std::vector<std::string> ours;
+    for (auto& message : log.new_messages()) {
+      if (message.starts_with("mmapdemo: ")) ours.push_back(std::move(message));
+    }
+    REQUIRE(ours.size() == 1);
+    CHECK(ours.front().find(named) != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(path));
+  }
+}

@@ -584,14 +584,19 @@ void Module::unload() {
   if (const auto ec = try_unload()) throw std::system_error(ec, "delete_module mmapdemo");
 }
 
-void Module::load() {
+std::error_code Module::try_load(const std::string& params) noexcept {
   const int fd = ::open(ko_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw std::system_error(last_error(), "open " + ko_);
-  const long result = ::syscall(SYS_finit_module, fd, params_.c_str(), 0);
-  const auto ec = sys_error(result);
+  if (fd < 0) return last_error();
+  const auto ec = sys_error(::syscall(SYS_finit_module, fd, params.c_str(), 0));
   ::close(fd);
-  if (ec) throw std::system_error(ec, "finit_module " + ko_ + " (" + params_ + ")");
-  loaded_ = true;
+  if (!ec) loaded_ = true;
+  return ec;
+}
+
+void Module::load() {
+  if (const auto ec = try_load(params_)) {
+    throw std::system_error(ec, "finit_module " + ko_ + " (" + params_ + ")");
+  }
 
   // devtmpfs creates the node before finit_module() returns; poll anyway.
   const auto deadline = std::chrono::steady_clock::now() + 2s;
@@ -606,6 +611,28 @@ void Module::load() {
 void Module::reload() {
   unload();
   load();
+}
+
+KernelLog::KernelLog() : fd_{::open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC)} {
+  if (fd_ < 0) throw std::system_error(last_error(), "open /dev/kmsg");
+  ::lseek(fd_, 0, SEEK_END);
+}
+
+KernelLog::~KernelLog() { ::close(fd_); }
+
+// Each read() of /dev/kmsg returns one record: "prio,seq,time,flags;text\n".
+std::vector<std::string> KernelLog::new_messages() {
+  std::vector<std::string> messages;
+  std::array<char, 8192> record{};
+  for (;;) {
+    const auto n = ::read(fd_, record.data(), record.size());
+    if (n < 0 && errno == EPIPE) continue;  // overwritten records: skip ahead
+    if (n <= 0) break;
+    std::string text{record.data(), static_cast<std::size_t>(n)};
+    text = text.substr(text.find(';') + 1);
+    messages.push_back(text.substr(0, text.find('\n')));
+  }
+  return messages;
 }
 
 std::optional<std::string> module_params() {

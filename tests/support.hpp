@@ -286,7 +286,9 @@ class Module {
   // delete_module(O_NONBLOCK): EAGAIN while anything holds the device.
   [[nodiscard]] std::error_code try_unload() noexcept;
   void unload();
-  // finit_module(), then wait (up to 2 s) for the device node.
+  // finit_module() with other parameters, e.g. bad ones; no waiting.
+  [[nodiscard]] std::error_code try_load(const std::string& params) noexcept;
+  // finit_module() with the suite's parameters, then wait (up to 2 s) for the node.
   void load();
   void reload();
 
@@ -296,6 +298,21 @@ class Module {
   std::string ko_;
   std::string params_;
   bool loaded_ = true;
+};
+
+// The kernel log from the moment of construction on (/dev/kmsg).
+class KernelLog {
+ public:
+  KernelLog();
+  KernelLog(const KernelLog&) = delete;
+  KernelLog& operator=(const KernelLog&) = delete;
+  ~KernelLog();
+
+  // The messages logged since construction or the previous call.
+  [[nodiscard]] std::vector<std::string> new_messages();
+
+ private:
+  int fd_;
 };
 
 // Module parameters the suite was started with (MMAPDEMO_PARAMS, e.g.
