@@ -99,12 +99,15 @@ run_test() {
 		why="${why:+$why; }kernel reported problems"
 	fi
 	report "$verdict" "$b/$name" "$el"
+	# What a test says it covered (e.g. how many allocations it failed).
+	grep '^note: ' "$work/out" | indent || :
 	if [ "$verdict" = FAIL ]; then
 		echo "  reason: $why"
 		echo "  output:"
 		tail -n 200 "$work/out" | indent
-		cat "$work/kernel"
 	fi
+	# Empty unless the kernel check found a problem or has a note.
+	cat "$work/kernel"
 }
 
 # Every test of a backend fails when its module cannot be set up.
