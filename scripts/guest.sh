@@ -23,10 +23,11 @@
 #   MMAPDEMO_TEST_TIMEOUT  seconds per test case (test)
 #   MMAPDEMO_TEST_FILTER   Catch2 test spec (test)
 #   MMAPDEMO_CYCLES        insmod/rmmod cycles (cycles)
-#   MMAPDEMO_STRESS_SECONDS, MMAPDEMO_STRESS_PROCESSES, MMAPDEMO_STRESS_SEED,
-#   MMAPDEMO_STRESSNG_SECONDS   (stress)
-#   MMAPDEMO_VM_TIMEOUT    wall-clock limit of the guest in seconds
-#                          (default 900, 5400 for debug)
+#   MMAPDEMO_STRESS_SECONDS    mmapdemo-stress seconds per backend (stress;
+#                              default 60, 300 on the debug kernel)
+#   MMAPDEMO_STRESS_PROCESSES, MMAPDEMO_STRESS_SEED, MMAPDEMO_STRESSNG_SECONDS
+#   MMAPDEMO_VM_TIMEOUT    wall-clock limit of the guest in seconds (default
+#                          900, 5400 on the debug kernel, longer for long stress)
 #   MMAPDEMO_VM_APPEND     extra kernel command line arguments
 # A guest that hangs before its job reports anything is booted once more.
 # Logs: $BUILD/vm/<kver>/<job>/{console,results,dmesg}.log
@@ -97,6 +98,10 @@ vmdir=$build/vm/$KVER
 mkdir -p "$vmdir"
 case $job in
 test)
+	# KASAN, lockdep and kmemleak under TCG: several times slower per test.
+	if [[ $series == debug ]]; then
+		export MMAPDEMO_TEST_TIMEOUT=${MMAPDEMO_TEST_TIMEOUT:-600}
+	fi
 	files+=("/bin/runtests.sh=$root/tests/runtests.sh")
 	run=(/bin/runtests.sh /bin/mmapdemo-tests)
 	;;
@@ -124,6 +129,10 @@ cycles)
 	run=(/bin/cycles.sh)
 	;;
 stress)
+	# The debug lane's stress runs ten minutes in all: five per backend.
+	if [[ $series == debug ]]; then
+		export MMAPDEMO_STRESS_SECONDS=${MMAPDEMO_STRESS_SECONDS:-300}
+	fi
 	[[ -x $stress_bin ]] || die "$stress_bin not found; run 'make userspace' first"
 	stress_ng=$(command -v stress-ng) || die "stress-ng not found; run scripts/install-deps.sh"
 	files+=("/bin/mmapdemo-stress=$stress_bin" "/bin/stress-ng=$stress_ng"
@@ -164,17 +173,20 @@ kernel=$(dirname "$VMLINUZ")/vmlinux-$KVER
 
 outdir=$vmdir/$job
 append=${MMAPDEMO_VM_APPEND:-}
-vm_timeout=${MMAPDEMO_VM_TIMEOUT:-900}
+[[ ${MMAPDEMO_STRESS_SECONDS:-0} =~ ^[0-9]+$ ]] ||
+	die "MMAPDEMO_STRESS_SECONDS must be a number of seconds"
+# A soak asks for more than the default limit: three times its run time.
+vm_timeout=$((900 + 6 * ${MMAPDEMO_STRESS_SECONDS:-0}))
 vm_args=()
 if [[ $series == debug ]]; then
 	# Both checks are built in but stay off unless asked for at boot.
 	append="debug_pagealloc=on page_table_check=on${append:+ $append}"
-	vm_timeout=${MMAPDEMO_VM_TIMEOUT:-5400}
+	vm_timeout=$((vm_timeout + 4500))
 	# KASAN's shadow and kmemleak's metadata need room beside the tests.
 	vm_args+=(--mem 2048)
 fi
 vm_args+=(--kernel "$kernel" --initrd "$vmdir/initramfs-$job.gz" --outdir "$outdir"
-	--timeout "$vm_timeout")
+	--timeout "${MMAPDEMO_VM_TIMEOUT:-$vm_timeout}")
 if [[ -n $append ]]; then
 	vm_args+=(--append "$append")
 fi
