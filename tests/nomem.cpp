@@ -15,9 +15,9 @@
 
 #include <algorithm>
 #include <array>
-#include <cstdint>
 #include <cerrno>
 #include <charconv>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -71,8 +71,9 @@ class FailNth {
   FailNth() : fd_{::open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC)} {
     if (fd_.get() < 0 || !std::filesystem::exists(debugfs / "failslab") ||
         !std::filesystem::exists(debugfs / "fail_page_alloc")) {
-      SKIP("no fault injection in this kernel (needs CONFIG_FAILSLAB, CONFIG_FAIL_PAGE_ALLOC and "
-           "CONFIG_FAULT_INJECTION_DEBUG_FS: the debug guest kernel)");
+      SKIP(
+          "no fault injection in this kernel (needs CONFIG_FAILSLAB, CONFIG_FAIL_PAGE_ALLOC and "
+          "CONFIG_FAULT_INJECTION_DEBUG_FS: the debug guest kernel)");
     }
     for (const auto& [name, value] : injection_settings) {
       saved_.emplace_back(name, read_line(debugfs / name));
@@ -216,8 +217,7 @@ TEST_CASE("nomem: insmod fails with ENOMEM at every allocation of init and leave
   REQUIRE(refused == std::errc::invalid_argument);
 
   const auto result = sweep(fail, loader_share + 1, load(params), unload_if_loaded);
-  note("insmod " + params + " (after the loader's " + std::to_string(loader_share) + ")",
-       result);
+  note("insmod " + params + " (after the loader's " + std::to_string(loader_share) + ")", result);
   CHECK(result.wrong == std::vector<std::string>{});
   CHECK(result.final_result == no_error);
   CHECK(result.points > 0);
@@ -292,8 +292,7 @@ TEST_CASE("nomem: mmap fails with ENOMEM at every allocation", "[nomem]") {
 // page tables under a new mapping are what can fail. Each attempt maps anew
 // at an address far from every other mapping, so that munmap() frees those
 // tables and the next attempt needs them again.
-TEST_CASE("nomem: populating a fault mapping fails with ENOMEM at every allocation",
-          "[nomem]") {
+TEST_CASE("nomem: populating a fault mapping fails with ENOMEM at every allocation", "[nomem]") {
   require_device();
   FailNth fail;
   const auto device = open_device(Strategy::fault);
@@ -302,6 +301,8 @@ TEST_CASE("nomem: populating a fault mapping fails with ENOMEM at every allocati
   write_all(device, pattern(length, 0, seed), 0);
 
   // 32 TiB up: nothing of a small test program lives in that 512 GiB slot.
+  // mmap() takes its hint as an address, so an integer it is.
+  // NOLINTNEXTLINE(performance-no-int-to-ptr)
   auto* const far = reinterpret_cast<void*>(std::uintptr_t{1} << 45);
   void* address = MAP_FAILED;
   const auto map_anew = [&] {
@@ -341,9 +342,7 @@ TEST_CASE("nomem: the ioctls and read/write allocate nothing", "[nomem]") {
   const std::vector<std::pair<std::string, std::function<std::error_code()>>> calls{
       {"GET_INFO", [&] { return call(::ioctl(device.fd(), MMAPDEMO_IOC_GET_INFO, &info)); }},
       {"SET_STRATEGY",
-       [&] {
-         return call(::ioctl(device.fd(), MMAPDEMO_IOC_SET_STRATEGY, &strategy));
-       }},
+       [&] { return call(::ioctl(device.fd(), MMAPDEMO_IOC_SET_STRATEGY, &strategy)); }},
       {"RING", [&] { return call(::ioctl(device.fd(), MMAPDEMO_IOC_RING)); }},
       {"ACK", [&] { return call(::ioctl(device.fd(), MMAPDEMO_IOC_ACK, &ring)); }},
       {"pread", [&] { return call(::pread(device.fd(), bytes.data(), bytes.size(), 0)); }},
