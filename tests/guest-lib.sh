@@ -147,7 +147,6 @@ kmemleak_ok() {
 	have_kmemleak || return 0
 	sleep 6
 	echo scan >"$kmemleak"
-	echo scan >"$kmemleak"
 	cat "$kmemleak" >"$guest_work/leaks"
 	awk -v out="$guest_work/ours" '
 		function flush() { if (rec != "") { if (rec ~ /mmapdemo/) print rec > out; else other++ } rec = "" }
