@@ -57,8 +57,8 @@ test: deps
 	tests/packaging.sh
 	scripts/vm-suite.sh $(KERNELS)
 
-# The suite, 1000 load/unload cycles and ten minutes of stress on the debug
-# kernel (built once, then cached); cycles with memory accounting and a
+# The suite, load/unload cycles and ten minutes of stress on the debug
+# kernel (built once, then cached); 1000 cycles with memory accounting and a
 # shorter stress on Debian's 6.12 (make test runs the suite on both).
 DEBUG_RUNS ?= debug:test debug:cycles debug:stress 6.12:cycles 6.12:stress
 test-debug: deps
