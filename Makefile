@@ -2,6 +2,8 @@
 #
 # make               module for the running kernel (or KVER=/KDIR=) + userspace
 # make test          everything from a fresh Debian bookworm: deps, both kernels, suite
+# make test-debug    reliability lane: debug kernel (KASAN, lockdep, kmemleak, fault
+#                    injection) suite, load/unload cycles, stress; stress-ng everywhere
 # make demo          boot Debian's 6.12 in QEMU and run the seed scenarios
 # make lint          checkpatch, sparse, W=1, kernel-doc, clang-format, clang-tidy, shellcheck
 # make install       module (+ depmod), udev rule, modules-load.d, CLI, library, headers
@@ -27,7 +29,7 @@ DEMO_KERNEL ?= 6.12
 KMOD_DIR := $(BUILD)/kmod/$(KVER)
 USERSPACE_DIR := $(BUILD)/userspace
 
-.PHONY: all module userspace deps test demo lint install uninstall clean
+.PHONY: all module userspace deps test test-debug demo lint install uninstall clean
 
 all: module userspace
 
@@ -54,6 +56,14 @@ test: deps
 	ctest --test-dir $(USERSPACE_DIR) --output-on-failure
 	tests/packaging.sh
 	scripts/vm-suite.sh $(KERNELS)
+
+# The suite, 1000 load/unload cycles and ten minutes of stress on the debug
+# kernel (built once, then cached); cycles with memory accounting and a
+# shorter stress on Debian's kernels.
+DEBUG_RUNS ?= debug:test debug:cycles debug:stress 6.1:cycles 6.12:cycles 6.1:stress 6.12:stress
+test-debug: deps
+	$(MAKE) userspace
+	scripts/vm-suite.sh $(DEBUG_RUNS)
 
 demo: deps
 	$(MAKE) userspace

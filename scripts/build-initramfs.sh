@@ -9,6 +9,8 @@
 #   OUT       the initramfs to write (e.g. build/vm/<kver>/initramfs.gz)
 #   DEST=SRC  copy host file SRC to absolute guest path DEST (mode preserved;
 #             parent directories are created); e.g. /job=path/to/job.sh
+# A dynamically linked SRC (e.g. Debian's stress-ng) brings its loader and
+# the shared libraries ldd lists, at the same paths as on the host.
 set -euo pipefail
 
 prog=${0##*/}
@@ -67,6 +69,19 @@ for spec in "$@"; do
 	mkdir -p "$stage$(dirname "$dest")"
 	rm -f "$stage$dest"
 	cp --preserve=mode "$src" "$stage$dest"
+done
+
+# The loader and libraries of dynamically linked programs.
+for spec in "$@"; do
+	src=${spec#*=}
+	readelf -l "$src" 2>/dev/null | grep -q 'program interpreter' || continue
+	# ldd prints "name => /path (addr)" or "/path (addr)" per library.
+	ldd "$src" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' |
+		while IFS= read -r lib; do
+			[[ -e $stage$lib ]] && continue
+			mkdir -p "$stage$(dirname "$lib")"
+			cp -L "$lib" "$stage$lib"
+		done
 done
 
 # Fixed timestamps and sorted names make the archive reproducible.

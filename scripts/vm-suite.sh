@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Run the test suite in a QEMU guest for each kernel series (scripts/guest.sh
-# SERIES test), carrying on after a failure, then print a table per kernel and
-# a closing "N passed, N failed, N skipped" line. Exits non-zero if any kernel
-# failed or produced no results; a kernel that failed without a FAIL line of
-# its own (crash, timeout, build error) adds one to the failed count.
+# Run guest jobs (scripts/guest.sh SERIES JOB) one after the other, carrying
+# on after a failure, then print a table (one row per kernel and job) and a
+# closing "N passed, N failed, N skipped" line. Exits non-zero if any run
+# failed or produced no results; a run that failed without a FAIL line of its
+# own (crash, timeout, build error) adds one to the failed count.
 #
-# Usage: scripts/vm-suite.sh SERIES...   (SERIES: 6.1 or 6.12)
+# Usage: scripts/vm-suite.sh RUN...
+#   RUN  SERIES or SERIES:JOB (JOB defaults to test), e.g. 6.1 6.12 debug:stress
+#        SERIES: 6.1, 6.12 or debug; JOB: test, install, cycles or stress
 # Environment: BUILD (default <repo>/build), and whatever scripts/guest.sh takes.
 set -euo pipefail
 
@@ -16,13 +18,15 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 
 usage() {
-	echo "usage: $prog SERIES...   (SERIES: 6.1 or 6.12)" >&2
+	echo "usage: $prog RUN...   (RUN: SERIES[:JOB]; SERIES 6.1, 6.12 or debug;" \
+		"JOB test, install, cycles or stress)" >&2
 	exit 2
 }
 
 [[ $# -ge 1 ]] || usage
-for s in "$@"; do
-	case $s in 6.1 | 6.12) ;; *) usage ;; esac
+for run in "$@"; do
+	case ${run%%:*} in 6.1 | 6.12 | debug) ;; *) usage ;; esac
+	[[ $run != *:* ]] || case ${run#*:} in test | install | cycles | stress) ;; *) usage ;; esac
 done
 
 build=${BUILD:-$root/build}
@@ -32,19 +36,25 @@ rows=()
 total_pass=0 total_fail=0 total_skip=0
 ok=true
 
-for series in "$@"; do
-	echo "=== $prog: kernel series $series" >&2
+for run in "$@"; do
+	series=${run%%:*}
+	job="test"
+	[[ $run != *:* ]] || job=${run#*:}
+	echo "=== $prog: kernel series $series, job $job" >&2
 	start=$SECONDS
 	kver="" status=0
-	# Learn the ABI first so stale results of an earlier run cannot be counted.
-	if kinfo=$("$here/fetch-kernel.sh" "$series"); then
-		kver=$(sed -n 's/^KVER=//p' <<<"$kinfo")
+	# Learn the release first so stale results of an earlier run cannot be counted.
+	if [[ $series == debug ]]; then
+		kinfo=$("$here/build-debug-kernel.sh") || kinfo=""
+	else
+		kinfo=$("$here/fetch-kernel.sh" "$series") || kinfo=""
 	fi
+	kver=$(sed -n 's/^KVER=//p' <<<"$kinfo")
 	results=""
 	if [[ -n $kver ]]; then
-		results=$build/vm/$kver/test/results.log
+		results=$build/vm/$kver/$job/results.log
 		rm -f "$results"
-		"$here/guest.sh" "$series" test || status=$?
+		"$here/guest.sh" "$series" "$job" || status=$?
 	else
 		status=1
 	fi
@@ -72,11 +82,12 @@ for series in "$@"; do
 	total_pass=$((total_pass + pass))
 	total_fail=$((total_fail + fail))
 	total_skip=$((total_skip + skip))
-	rows+=("$(printf '%-24s %7d %7d %8d %8d  %s' "${kver:-$series}" "$pass" "$fail" "$skip" "$wall" "$verdict")")
+	rows+=("$(printf '%-30s %-7s %7d %7d %8d %8d  %s' "${kver:-$series}" "$job" "$pass" "$fail" \
+		"$skip" "$wall" "$verdict")")
 done
 
 echo
-printf '%-24s %7s %7s %8s %8s  %s\n' kernel passed failed skipped wall/s status
+printf '%-30s %-7s %7s %7s %8s %8s  %s\n' kernel job passed failed skipped wall/s status
 printf '%s\n' "${rows[@]}"
 echo
 echo "$total_pass passed, $total_fail failed, $total_skip skipped"

@@ -3,8 +3,10 @@
 #
 # Host-side packaging checks: `make install DESTDIR=` lays down exactly the
 # expected files and `make uninstall` removes them, `dkms build` works for
-# Debian's 6.1 and 6.12 kernels without touching the system's DKMS tree, and
-# modinfo documents the module. Needs `make userspace` first.
+# Debian's 6.1 and 6.12 kernels without touching the system's DKMS tree,
+# modinfo documents the module, and a guest running the installed files
+# loads the module and applies the node's permissions. Needs `make
+# userspace` first.
 #
 # Usage: tests/packaging.sh
 set -euo pipefail
@@ -119,6 +121,15 @@ for series in 6.1 6.12; do
 		[[ -f $ko && $(modinfo -F vermagic "$ko") == "$kver "* ]] || status=1
 	fi
 	result $status "dkms build for $kver"
+done
+
+# The installed files on a running system: a guest boots with them as its
+# root, loads the module through modules-load.d with modprobe.d options and
+# gives the node the udev rule's group and mode (tests/install.sh).
+for series in 6.1 6.12; do
+	status=0
+	quiet "$root/scripts/guest.sh" "$series" install || status=1
+	result $status "guest $series: modprobe with modprobe.d options, node 0660 for the group"
 done
 
 echo "$passed passed, $failed failed"

@@ -7,13 +7,16 @@
 # warnings, oopses, lockdep or sanitizer reports in the kernel log or tainted
 # the kernel. One line per test on the console and on /dev/ttyS1:
 #   PASS|FAIL|SKIP <backend>/<test name> (<seconds>s)
-# then the full dmesg on /dev/ttyS2 and a closing "N passed, N failed, N skipped".
+# then, where the kernel has kmemleak, a "kmemleak" step that fails on any
+# leak whose allocation ran through mmapdemo, the full dmesg on /dev/ttyS2
+# and a closing "N passed, N failed, N skipped".
 #
 # Usage: runtests.sh TEST_BINARY
 # Environment:
 #   MMAPDEMO_KO            path of mmapdemo.ko (required)
 #   MMAPDEMO_BACKENDS      backends to test (default "kmalloc vmalloc")
 #   MMAPDEMO_TEST_TIMEOUT  seconds per test case (default 120)
+#   MMAPDEMO_TEST_FILTER   Catch2 test spec choosing the tests (default: all)
 # The tests see MMAPDEMO_KO, MMAPDEMO_BACKEND and MMAPDEMO_PARAMS ("backend=<b>").
 set -eu
 
@@ -50,94 +53,12 @@ case $tmo in
 	;;
 esac
 
-results_port=/dev/ttyS1
-dmesg_port=/dev/ttyS2
-# Kernel log lines that mean something went wrong in the kernel.
-bad_re='BUG:|WARNING:|Oops|KASAN|UBSAN|kernel BUG|general protection|possible circular locking|INFO: task|Call Trace|kmemleak|refcount_t'
-# Loading our own module sets O (out-of-tree) and E (unsigned); nothing else may appear.
-taint_ok=$((4096 | 8192))
-
-work=$(mktemp -d)
-npass=0
-nfail=0
-nskip=0
-
-# Centiseconds since boot: good enough to time a test.
-now_cs() {
-	read -r up _ </proc/uptime
-	frac=${up#*.}
-	echo $((${up%.*} * 100 + ${frac#0}))
-}
-
-secs() {
-	printf '%d.%02d' $(($1 / 100)) $(($1 % 100))
-}
-
-indent() {
-	sed 's/^/    /'
-}
-
-# Mark the kernel log so the check after a step only sees that step's lines.
-mark() {
-	echo "<6>mmapdemo: begin $1" >/dev/kmsg
-}
-
-# Kernel log lines after the last marker for $1 (all lines if it was lost).
-log_since() {
-	dmesg | awk -v m="mmapdemo: begin $1" '
-		{ line[NR] = $0 }
-		length($0) >= length(m) && substr($0, length($0) - length(m) + 1) == m { start = NR }
-		END { for (i = start + 1; i <= NR; i++) print line[i] }'
-}
-
-# Check the kernel after step $1 (taint baseline $2); on trouble print why,
-# and return 1.
-kernel_ok() {
-	ok=0
-	log_since "$1" | grep -E "$bad_re" >"$work/bad" || :
-	if [ -s "$work/bad" ]; then
-		echo "  kernel log:"
-		indent <"$work/bad"
-		ok=1
-	fi
-	taint=$(cat /proc/sys/kernel/tainted)
-	gained=$((taint & ~$2 & ~taint_ok))
-	if [ "$gained" -ne 0 ]; then
-		echo "  kernel taint gained $gained (now $taint)"
-		ok=1
-	fi
-	return $ok
-}
-
-report() {
-	line="$1 $2 ($(secs "$3")s)"
-	echo "$line"
-	if [ -c "$results_port" ]; then
-		echo "$line" >"$results_port"
-	fi
-	case $1 in
-	PASS) npass=$((npass + 1)) ;;
-	FAIL) nfail=$((nfail + 1)) ;;
-	SKIP) nskip=$((nskip + 1)) ;;
-	esac
-}
-
-loaded() {
-	[ -d /sys/module/mmapdemo ]
-}
+# shellcheck source=tests/guest-lib.sh
+. "${MMAPDEMO_GUEST_LIB:-/bin/guest-lib.sh}"
+work=$guest_work
 
 load() {
 	insmod "$MMAPDEMO_KO" "backend=$1" >"$work/insmod" 2>&1
-}
-
-# /dev/mmapdemo should appear at once; allow devtmpfs a moment anyway.
-wait_dev() {
-	n=0
-	while [ ! -c /dev/mmapdemo ] && [ $n -lt 20 ]; do
-		sleep 0.1
-		n=$((n + 1))
-	done
-	[ -c /dev/mmapdemo ]
 }
 
 # Catch2 test specs treat these characters specially; escape them.
@@ -178,12 +99,15 @@ run_test() {
 		why="${why:+$why; }kernel reported problems"
 	fi
 	report "$verdict" "$b/$name" "$el"
+	# What a test says it covered (e.g. how many allocations it failed).
+	grep '^note: ' "$work/out" | indent || :
 	if [ "$verdict" = FAIL ]; then
 		echo "  reason: $why"
 		echo "  output:"
 		tail -n 200 "$work/out" | indent
-		cat "$work/kernel"
 	fi
+	# Empty unless the kernel check found a problem or has a note.
+	cat "$work/kernel"
 }
 
 # Every test of a backend fails when its module cannot be set up.
@@ -196,6 +120,7 @@ fail_all() {
 }
 
 echo "$prog: kernel $(uname -r), backends: $backends, timeout ${tmo}s per test"
+kmemleak_clear
 
 for b in $backends; do
 	echo "=== backend $b"
@@ -207,7 +132,8 @@ for b in $backends; do
 	fi
 
 	rc=0
-	"$bin" --list-tests --verbosity quiet </dev/null >"$work/list.raw" 2>&1 || rc=$?
+	"$bin" --list-tests --verbosity quiet ${MMAPDEMO_TEST_FILTER:+"$MMAPDEMO_TEST_FILTER"} \
+		</dev/null >"$work/list.raw" 2>&1 || rc=$?
 	tr -d '\r' <"$work/list.raw" | sed '/^[[:space:]]*$/d' >"$work/list"
 	if [ $rc -ne 0 ] || [ ! -s "$work/list" ]; then
 		report FAIL "$b/list-tests" 0
@@ -250,9 +176,5 @@ for b in $backends; do
 	fi
 done
 
-if [ -c "$dmesg_port" ]; then
-	dmesg >"$dmesg_port"
-fi
-rm -rf "$work"
-echo "$npass passed, $nfail failed, $nskip skipped"
-[ "$nfail" -eq 0 ]
+kmemleak_step kmemleak
+guest_summary

@@ -1,0 +1,184 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=sh
+#
+# Shell functions shared by the guest jobs (busybox sh), sourced as
+#   . /bin/guest-lib.sh
+# Results: one "PASS|FAIL|SKIP <name> (<seconds>s)" line per step on the
+# console and on the results port /dev/ttyS1; guest_summary prints the closing
+# "N passed, N failed, N skipped" and dumps dmesg to /dev/ttyS2.
+#
+# A step is checked against the kernel log lines logged since its mark: any
+# warning, oops, lockdep or sanitizer report, or a new taint fails it.
+
+results_port=/dev/ttyS1
+dmesg_port=/dev/ttyS2
+# Kernel log lines that mean something went wrong in the kernel.
+bad_re='BUG:|WARNING:|Oops|KASAN|KFENCE|UBSAN|kernel BUG|general protection|possible circular locking|possible recursive locking|INFO: task|Call Trace|kmemleak|refcount_t'
+# An allocation that fails by design (fault injection) has warn_alloc() dump
+# its stack: that alone is no fault, everything else still is.
+injected_re='mmapdemo: injecting allocation failures'
+bad_injected_re='BUG:|WARNING:|Oops|KASAN|KFENCE|UBSAN|kernel BUG|general protection|possible circular locking|possible recursive locking|INFO: task|kmemleak|refcount_t'
+# Kernel bugs outside mmapdemo that only injected allocation failures reach;
+# they are reported as notes there and still fail any other step.
+#  - x86 PAT on 6.1 (and later kernels before PAT tracking was reworked):
+#    when remap_pfn_range() over a whole VMA cannot allocate its first page
+#    table, its error path zaps the range while VM_PAT is still set, and
+#    untrack_pfn() WARNs because the VMA's first page is not mapped.
+known_injected_re='WARNING: CPU: [0-9]+ PID: [0-9]+ at arch/x86/mm/pat/memtype.c:[0-9]+ untrack_pfn'
+taint_warn=512
+# Loading our own module sets O (out-of-tree) and E (unsigned); nothing else may appear.
+taint_ok=$((4096 | 8192))
+kmemleak=/sys/kernel/debug/kmemleak
+
+npass=0
+nfail=0
+nskip=0
+guest_work=$(mktemp -d)
+
+# Centiseconds since boot: good enough to time a step.
+now_cs() {
+	read -r up _ </proc/uptime
+	frac=${up#*.}
+	echo $((${up%.*} * 100 + ${frac#0}))
+}
+
+secs() {
+	printf '%d.%02d' $(($1 / 100)) $(($1 % 100))
+}
+
+indent() {
+	sed 's/^/    /'
+}
+
+# Mark the kernel log so the check after a step only sees that step's lines.
+mark() {
+	echo "<6>mmapdemo: begin $1" >/dev/kmsg
+}
+
+# Kernel log lines after the last marker for $1 (all lines if it was lost).
+log_since() {
+	dmesg | awk -v m="mmapdemo: begin $1" '
+		{ line[NR] = $0 }
+		length($0) >= length(m) && substr($0, length($0) - length(m) + 1) == m { start = NR }
+		END { for (i = start + 1; i <= NR; i++) print line[i] }'
+}
+
+# Check the kernel after step $1 (taint baseline $2); on trouble print why,
+# and return 1.
+kernel_ok() {
+	ok=0
+	log_since "$1" >"$guest_work/since"
+	re=$bad_re
+	allowed=$taint_ok
+	: >"$guest_work/known"
+	if grep -q "$injected_re" "$guest_work/since"; then
+		re=$bad_injected_re
+		grep -E "$known_injected_re" "$guest_work/since" >"$guest_work/known" || :
+	fi
+	grep -E "$re" "$guest_work/since" | grep -vE "$known_injected_re" >"$guest_work/bad" || :
+	if [ -s "$guest_work/bad" ]; then
+		echo "  kernel log:"
+		indent <"$guest_work/bad"
+		ok=1
+	elif [ -s "$guest_work/known" ]; then
+		# The known bug's WARN taints the kernel; nothing else may.
+		allowed=$((allowed | taint_warn))
+	fi
+	if [ -s "$guest_work/known" ]; then
+		echo "  note: known kernel bug reached by fault injection (see tests/guest-lib.sh):"
+		indent <"$guest_work/known"
+	fi
+	taint=$(cat /proc/sys/kernel/tainted)
+	gained=$((taint & ~$2 & ~allowed))
+	if [ "$gained" -ne 0 ]; then
+		echo "  kernel taint gained $gained (now $taint)"
+		ok=1
+	fi
+	return $ok
+}
+
+# report VERDICT NAME CENTISECONDS
+report() {
+	line="$1 $2 ($(secs "$3")s)"
+	echo "$line"
+	if [ -c "$results_port" ]; then
+		echo "$line" >"$results_port"
+	fi
+	case $1 in
+	PASS) npass=$((npass + 1)) ;;
+	FAIL) nfail=$((nfail + 1)) ;;
+	SKIP) nskip=$((nskip + 1)) ;;
+	esac
+}
+
+loaded() {
+	[ -d /sys/module/mmapdemo ]
+}
+
+# /dev/mmapdemo should appear at once; allow devtmpfs a moment anyway.
+wait_dev() {
+	n=0
+	while [ ! -c /dev/mmapdemo ] && [ $n -lt 20 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	[ -c /dev/mmapdemo ]
+}
+
+have_kmemleak() {
+	[ -w "$kmemleak" ]
+}
+
+# Forget what kmemleak suspected so far (boot-time reports of other code).
+kmemleak_clear() {
+	if have_kmemleak; then
+		echo clear >"$kmemleak"
+	fi
+}
+
+# Scan for leaks; print the reports whose allocation backtrace runs through
+# mmapdemo and return 1 if there are any. Other suspects are listed as notes.
+# kmemleak only reports objects older than 5 s, so wait that long first.
+kmemleak_ok() {
+	have_kmemleak || return 0
+	sleep 6
+	echo scan >"$kmemleak"
+	echo scan >"$kmemleak"
+	cat "$kmemleak" >"$guest_work/leaks"
+	awk -v out="$guest_work/ours" '
+		function flush() { if (rec != "") { if (rec ~ /mmapdemo/) print rec > out; else other++ } rec = "" }
+		/^unreferenced object/ { flush() }
+		{ rec = rec $0 "\n" }
+		END { flush(); if (other) printf "  note: kmemleak lists %d suspects outside mmapdemo\n", other }
+	' "$guest_work/leaks"
+	if [ -s "$guest_work/ours" ]; then
+		echo "  kmemleak: leaks through mmapdemo:"
+		indent <"$guest_work/ours"
+		rm -f "$guest_work/ours"
+		return 1
+	fi
+	return 0
+}
+
+# A step that checks for leaks: PASS, or FAIL with the reports.
+kmemleak_step() {
+	have_kmemleak || return 0
+	t0=$(now_cs)
+	if kmemleak_ok >"$guest_work/kmemleak.out"; then
+		report PASS "$1" $(($(now_cs) - t0))
+		cat "$guest_work/kmemleak.out"
+	else
+		report FAIL "$1" $(($(now_cs) - t0))
+		cat "$guest_work/kmemleak.out"
+	fi
+}
+
+# Closing line, dmesg to its port; exit status 1 if anything failed.
+guest_summary() {
+	if [ -c "$dmesg_port" ]; then
+		dmesg >"$dmesg_port"
+	fi
+	rm -rf "$guest_work"
+	echo "$npass passed, $nfail failed, $nskip skipped"
+	[ "$nfail" -eq 0 ]
+}

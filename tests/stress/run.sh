@@ -1,0 +1,85 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Guest job (scripts/guest.sh SERIES stress): for each backend, load
+# mmapdemo and run
+#   - mmapdemo-stress: seeded random operations by several processes, each
+#     checking its own bytes against a model (prints its seed; a failure
+#     prints the command that replays it);
+#   - stress-ng --dev on /dev/mmapdemo: a client we did not write;
+# one PASS/FAIL line each, failing also on any kernel report, then a
+# "kmemleak" step on kernels with kmemleak.
+#
+# Usage: stress-run.sh
+# Environment: MMAPDEMO_KO, MMAPDEMO_BACKENDS (default "kmalloc vmalloc"),
+#   MMAPDEMO_STRESS_SECONDS    mmapdemo-stress time per backend (default 60)
+#   MMAPDEMO_STRESS_PROCESSES  its worker processes (default 4)
+#   MMAPDEMO_STRESS_SEED       its seed (default: a new one, printed)
+#   MMAPDEMO_STRESSNG_SECONDS  stress-ng time per backend (default 30)
+set -u
+
+# shellcheck source=tests/guest-lib.sh
+. "${MMAPDEMO_GUEST_LIB:-/bin/guest-lib.sh}"
+work=$guest_work
+
+ko=${MMAPDEMO_KO:?MMAPDEMO_KO is not set}
+backends=${MMAPDEMO_BACKENDS:-kmalloc vmalloc}
+seconds=${MMAPDEMO_STRESS_SECONDS:-60}
+processes=${MMAPDEMO_STRESS_PROCESSES:-4}
+ng_seconds=${MMAPDEMO_STRESSNG_SECONDS:-30}
+for n in "$seconds" "$processes" "$ng_seconds"; do
+	case $n in
+	'' | *[!0-9]* | 0)
+		echo "stress: '$n' is not a positive number" >&2
+		exit 2
+		;;
+	esac
+done
+
+# step NAME COMMAND...: one result line, output shown on failure (and the
+# last lines, the summary, always).
+step() {
+	name=$1
+	shift
+	mark "$name"
+	taint0=$(cat /proc/sys/kernel/tainted)
+	t0=$(now_cs)
+	verdict=PASS
+	"$@" >"$work/out" 2>&1 || verdict=FAIL
+	kernel_ok "$name" "$taint0" >"$work/kernel" || verdict=FAIL
+	report $verdict "$name" $(($(now_cs) - t0))
+	if [ $verdict = FAIL ]; then
+		tail -n 100 "$work/out" | indent
+		cat "$work/kernel"
+	else
+		{ head -n 1 "$work/out"; tail -n 2 "$work/out"; } | indent
+	fi
+}
+
+# stress-ng's dev stressor opens, reads, seeks, polls, maps and sends
+# ioctls (including ones the device does not know) to the node.
+stress_ng() {
+	stress-ng --dev 2 --dev-file /dev/mmapdemo --timeout "${ng_seconds}s" \
+		--metrics-brief --temp-path /tmp --no-rand-seed
+}
+
+echo "stress: kernel $(uname -r), backends: $backends," \
+	"mmapdemo-stress ${seconds}s x $processes processes, stress-ng ${ng_seconds}s"
+loaded && rmmod mmapdemo
+kmemleak_clear
+
+for b in $backends; do
+	mark "stress/$b/insmod"
+	if ! insmod "$ko" "backend=$b" >"$work/insmod" 2>&1 || ! wait_dev; then
+		report FAIL "stress/$b/insmod" 0
+		indent <"$work/insmod"
+		continue
+	fi
+	step "stress/$b/mmapdemo-stress" mmapdemo-stress --processes "$processes" \
+		--duration "$seconds" ${MMAPDEMO_STRESS_SEED:+--seed "$MMAPDEMO_STRESS_SEED"}
+	step "stress/$b/stress-ng-dev" stress_ng
+	step "stress/$b/rmmod" rmmod mmapdemo
+done
+
+kmemleak_step kmemleak
+guest_summary
