@@ -102,58 +102,82 @@ static int mmapdemo_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-/*
+/**
+ * mmapdemo_rw() - copy between the buffer and an iov_iter, as a file does
+ * @iocb: the file and its position, advanced by what was copied
+ * @iter: the user's memory
+ * @write: true for write(), false for read()
+ *
  * read_iter and write_iter rather than read and write: copy_to_iter() and
  * copy_from_iter() copy what they can and touch nothing else, where
  * copy_from_user() zero-fills the part it could not copy. A write() from a
  * partly unmapped user buffer must not clobber shared bytes past what it
  * reports as written.
  *
- * Both copy through a bounce page, a page at a time: the buffer's lock is
- * held only for the memcpy() between the buffer and the bounce page, never
- * across a copy from or to user memory. That copy may fault on a mapping
- * of this very device, and the fault takes the lock too: with a resize
- * waiting for it in between, the fault would wait forever.
+ * The buffer's lock keeps a resize out while a page is copied, but the copy
+ * runs with page faults disabled: the user's memory may be a mapping of this
+ * very device, whose fault takes the lock again, and with a resize waiting
+ * for it in between the fault would wait forever. A copy cut short by a page
+ * that is not present faults it in with the lock dropped and goes on, as
+ * generic_perform_write() does. Nothing is allocated.
+ *
+ * Return: bytes copied; 0 for a read at or past the end; -ENOSPC for a
+ * write there; -EFAULT if nothing could be copied for a bad user address.
  */
-static ssize_t mmapdemo_read_iter(struct kiocb *iocb, struct iov_iter *to)
+static ssize_t mmapdemo_rw(struct kiocb *iocb, struct iov_iter *iter,
+			   bool write)
 {
 	struct mmapdemo_file *mf = iocb->ki_filp->private_data;
 	struct mmapdemo_buffer *buf = mf->buf;
 	ssize_t done = 0;
-	void *bounce;
 
-	if (!iov_iter_count(to))
-		return 0;
-	bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
-	if (!bounce)
-		return -ENOMEM;
-
-	while (iov_iter_count(to)) {
+	while (iov_iter_count(iter)) {
 		loff_t pos = iocb->ki_pos;
-		size_t chunk, copied;
+		size_t chunk = 0, copied = 0, left, unfaulted;
+		void *at;
 
 		down_read(&buf->lock);
-		if (pos >= buf->mem->size) {
-			up_read(&buf->lock);
-			break;
+		if (pos < buf->mem->size) {
+			chunk = min3(iov_iter_count(iter),
+				     buf->mem->size - (size_t)pos,
+				     PAGE_SIZE - offset_in_page(pos));
+			at = buf->mem->vaddr + pos;
+			pagefault_disable();
+			if (write)
+				copied = copy_from_iter(at, chunk, iter);
+			else
+				copied = copy_to_iter(at, chunk, iter);
+			pagefault_enable();
 		}
-		chunk = min3(iov_iter_count(to), buf->mem->size - (size_t)pos,
-			     PAGE_SIZE - offset_in_page(pos));
-		memcpy(bounce, buf->mem->vaddr + pos, chunk);
 		up_read(&buf->lock);
 
-		copied = copy_to_iter(bounce, chunk, to);
+		if (!chunk) {
+			if (write && !done)
+				done = -ENOSPC;
+			break;
+		}
 		iocb->ki_pos += copied;
 		done += copied;
 		if (copied < chunk) {
-			if (!done)
-				done = -EFAULT;
-			break;
+			left = chunk - copied;
+			if (write)
+				unfaulted = fault_in_iov_iter_readable(iter, left);
+			else
+				unfaulted = fault_in_iov_iter_writeable(iter, left);
+			if (unfaulted == left) {
+				if (!done)
+					done = -EFAULT;
+				break;
+			}
 		}
 		cond_resched();
 	}
-	kfree(bounce);
 	return done;
+}
+
+static ssize_t mmapdemo_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	return mmapdemo_rw(iocb, to, false);
 }
 
 /*
@@ -163,52 +187,9 @@ static ssize_t mmapdemo_read_iter(struct kiocb *iocb, struct iov_iter *to)
  */
 static ssize_t mmapdemo_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
-	struct mmapdemo_file *mf = iocb->ki_filp->private_data;
-	struct mmapdemo_buffer *buf = mf->buf;
-	ssize_t done = 0;
-	void *bounce;
-
 	if (!iov_iter_count(from))
 		return 0;
-	if (iocb->ki_pos >= mmapdemo_buffer_size(buf))
-		return -ENOSPC;
-	bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
-	if (!bounce)
-		return -ENOMEM;
-
-	while (iov_iter_count(from)) {
-		loff_t pos = iocb->ki_pos;
-		size_t chunk, copied;
-
-		chunk = min_t(size_t, iov_iter_count(from),
-			      PAGE_SIZE - offset_in_page(pos));
-		copied = copy_from_iter(bounce, chunk, from);
-		if (!copied) {
-			if (!done)
-				done = -EFAULT;
-			break;
-		}
-
-		/* A resize may have moved the end since the last look. */
-		down_read(&buf->lock);
-		if (pos >= buf->mem->size) {
-			up_read(&buf->lock);
-			if (!done)
-				done = -ENOSPC;
-			break;
-		}
-		copied = min_t(size_t, copied, buf->mem->size - (size_t)pos);
-		memcpy(buf->mem->vaddr + pos, bounce, copied);
-		up_read(&buf->lock);
-
-		iocb->ki_pos += copied;
-		done += copied;
-		if (copied < chunk)
-			break;
-		cond_resched();
-	}
-	kfree(bounce);
-	return done;
+	return mmapdemo_rw(iocb, from, true);
 }
 
 static loff_t mmapdemo_llseek(struct file *file, loff_t offset, int whence)
