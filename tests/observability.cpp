@@ -109,14 +109,14 @@ std::string tracefs() {
 class Tracing {
  public:
   explicit Tracing(std::string root) : root_{std::move(root)} {
-    write_text(root_ + "/events/mmapdemo/enable", "1");
-    write_text(root_ + "/trace", "");
+    write_file(root_ + "/events/mmapdemo/enable", "1");
+    write_file(root_ + "/trace", "");
   }
   Tracing(const Tracing&) = delete;
   Tracing& operator=(const Tracing&) = delete;
   ~Tracing() {
     try {
-      write_text(root_ + "/events/mmapdemo/enable", "0");
+      write_file(root_ + "/events/mmapdemo/enable", "0");
     } catch (const std::exception&) {  // nothing to do about it here
     }
   }

@@ -679,7 +679,7 @@ std::uint64_t read_number(const std::string& file) {
   return value;
 }
 
-void write_text(const std::string& file, std::string_view text) {
+void write_file(const std::string& file, std::string_view text) {
   const int fd = ::open(file.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
   if (fd < 0) throw std::system_error(last_error(), "open " + file);
   const Fd owner{fd};

@@ -128,7 +128,7 @@ class RestoreSize {
 // A file that holds one decimal number.
 [[nodiscard]] std::uint64_t read_number(const std::string& file);
 // Writes text to a file (sysfs, tracefs); throws naming the file.
-void write_text(const std::string& file, std::string_view text);
+void write_file(const std::string& file, std::string_view text);
 
 // /sys/class/misc/mmapdemo/<name>, /sys/kernel/debug/mmapdemo/<name>.
 [[nodiscard]] std::string sysfs_path(std::string_view name);
