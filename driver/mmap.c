@@ -131,6 +131,7 @@ static vm_fault_t mmapdemo_vm_fault(struct vm_fault *vmf)
 {
 	struct mmapdemo_vma *mv = vmf->vma->vm_private_data;
 	struct mmapdemo_buffer *buf = mv->buf;
+	struct mmapdemo_mem *pinned;
 	struct page *page;
 	vm_fault_t ret;
 
@@ -154,6 +155,14 @@ static vm_fault_t mmapdemo_vm_fault(struct vm_fault *vmf)
 		WRITE_ONCE(mv->pid, task_tgid_nr(current));
 unlock:
 	up_read(&buf->lock);
+	/*
+	 * A remap VMA faults only after a resize has unmapped all of it, when
+	 * it was long linked: nothing maps the memory mmap() filled in any more.
+	 * vm_ops->open, which copies the pin, never runs during a fault.
+	 */
+	pinned = xchg(&mv->pinned, NULL);
+	if (pinned)
+		mmapdemo_mem_put(pinned);
 	trace_fault(vmf->pgoff, vmf->address, mv->strategy,
 		    ret == VM_FAULT_SIGBUS);
 	return ret;
@@ -215,7 +224,8 @@ static int mmapdemo_remap(const struct mmapdemo_mem *mem,
  * A remap mapping keeps a reference to the memory it was filled with: until
  * the mm links the new VMA into the address_space, just after this
  * returns, a resize cannot unmap it, and its page frames must not be freed
- * under it.
+ * under it. The reference goes with the VMA's first fault (see
+ * mmapdemo_vm_fault()) or with the VMA.
  *
  * Return: 0 or a negative errno.
  */
