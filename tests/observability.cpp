@@ -97,7 +97,7 @@ TEST_CASE("observability: sysfs attributes follow mmap faults resize and munmap"
 
 // tracefs where the guest mounts it, or under debugfs.
 std::string tracefs() {
-  for (const std::string root : {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"}) {
+  for (std::string root : {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"}) {
     struct stat st {};
     if (::stat((root + "/trace").c_str(), &st) == 0) return root;
   }
