@@ -8,6 +8,8 @@
 // documented errnos. Each test puts the size back when it ends.
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -140,6 +142,34 @@ TEST_CASE("resize: shrinking makes every mapping raise SIGBUS past the new end",
   // And a new mapping may not reach past the end any more.
   CHECK(mmap_error(size, PROT_READ, MAP_SHARED, device.fd()) == std::errc::invalid_argument);
   CHECK(Mapping::map(device, new_size).size() == new_size);
+}
+
+// All opens share one address_space, whichever node they came through: a
+// second node for the device (as mknod makes one) is unmapped all the same.
+TEST_CASE("resize: a mapping made through another device node raises SIGBUS too", "[resize]") {
+  require_root();
+  require_device();
+  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  CAPTURE(strategy);
+  const RestoreSize restore;
+  const auto size = restore.original();
+  const auto numbers = read_text(sysfs_path("dev"));  // "10:123\n"
+  const auto colon = numbers.find(':');
+  REQUIRE(colon != std::string::npos);
+  const auto major = static_cast<unsigned>(std::stoul(numbers.substr(0, colon)));
+  const auto minor = static_cast<unsigned>(std::stoul(numbers.substr(colon + 1)));
+  const std::string node = "/tmp/mmapdemo-second-node";
+  ::unlink(node.c_str());
+  REQUIRE(::mknod(node.c_str(), S_IFCHR | 0600, makedev(major, minor)) == 0);
+
+  auto second = Device::open(node);
+  ::unlink(node.c_str());
+  second.set_strategy(strategy);
+  const auto mapping = Mapping::map(second, size);
+  touch(mapping.data() + size - 1);
+  open_device(strategy).resize(size / 2);
+  CHECK(terminating_signal([&] { touch(mapping.data() + size - 1); }) == SIGBUS);
+  CHECK(terminating_signal([&] { touch(mapping.data() + size / 2 - 1); }) == 0);
 }
 
 TEST_CASE("resize: after a shrink and a grow the mapping works again with zeroes", "[resize]") {
