@@ -21,20 +21,33 @@
  *
  * Both are zeroed at allocation: the buffer is handed to user space, and
  * stale kernel data must never be.
+ *
+ * A resize (mmapdemo_buffer_resize()) replaces the memory with a new
+ * allocation of the new size, for both backends: the kmalloc backend cannot
+ * grow in place, and one path for both keeps the rules in one place. While
+ * the buffer's lock is held for writing, no fault can map a page; the
+ * resize unmaps every page of every mapping (past the new end also private
+ * copies, as truncate does), copies what stays, publishes the new memory and
+ * only then lets faults in again, which map the new pages, or raise SIGBUS
+ * past the new end. The old memory is freed when its last user is gone.
  */
 
 #include <linux/err.h>
 #include <linux/gfp.h>
+#include <linux/minmax.h>
 #include <linux/mm.h>
+#include <linux/pagemap.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 
 #include "compat.h"
 #include "mmapdemo.h"
+#include "trace.h"
 
 /*
  * Large requests must fail rather than invoke the OOM killer or warn: the
- * size is a module parameter, and a refused insmod is the right outcome.
+ * size comes from a module parameter or an ioctl, and a refusal is the
+ * right outcome.
  */
 #define MMAPDEMO_GFP (GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN | __GFP_RETRY_MAYFAIL)
 
@@ -51,93 +64,261 @@ size_t mmapdemo_buffer_max_size(enum mmapdemo_backend backend)
 	return (size_t)totalram_pages() << PAGE_SHIFT;
 }
 
-static int mmapdemo_kmalloc_alloc(struct mmapdemo_buffer *buf)
+static int mmapdemo_kmalloc_alloc(struct mmapdemo_mem *mem)
 {
 	pgoff_t i;
 
-	buf->vaddr = alloc_pages_exact(buf->size, MMAPDEMO_GFP);
-	if (!buf->vaddr)
+	mem->vaddr = alloc_pages_exact(mem->size, MMAPDEMO_GFP);
+	if (!mem->vaddr)
 		return -ENOMEM;
-	for (i = 0; i < buf->npages; i++) {
-		buf->pages[i] = virt_to_page(buf->vaddr + (i << PAGE_SHIFT));
-		SetPageReserved(buf->pages[i]);
+	for (i = 0; i < mem->npages; i++) {
+		mem->pages[i] = virt_to_page(mem->vaddr + (i << PAGE_SHIFT));
+		SetPageReserved(mem->pages[i]);
 	}
 	return 0;
 }
 
-static void mmapdemo_kmalloc_free(struct mmapdemo_buffer *buf)
+/*
+ * free_pages_exact() drops one reference per page: a page that a fault or
+ * get_user_pages() still holds stays allocated until that reference goes.
+ */
+static void mmapdemo_kmalloc_free(struct mmapdemo_mem *mem)
 {
 	pgoff_t i;
 
-	for (i = 0; i < buf->npages; i++)
-		ClearPageReserved(buf->pages[i]);
-	free_pages_exact(buf->vaddr, buf->size);
+	for (i = 0; i < mem->npages; i++)
+		ClearPageReserved(mem->pages[i]);
+	free_pages_exact(mem->vaddr, mem->size);
 }
 
-static int mmapdemo_vmalloc_alloc(struct mmapdemo_buffer *buf)
+static int mmapdemo_vmalloc_alloc(struct mmapdemo_mem *mem)
 {
 	pgoff_t i;
 
-	buf->vaddr = __vmalloc(buf->size, MMAPDEMO_GFP);
-	if (!buf->vaddr)
+	mem->vaddr = __vmalloc(mem->size, MMAPDEMO_GFP);
+	if (!mem->vaddr)
 		return -ENOMEM;
-	for (i = 0; i < buf->npages; i++)
-		buf->pages[i] = vmalloc_to_page(buf->vaddr + (i << PAGE_SHIFT));
+	for (i = 0; i < mem->npages; i++)
+		mem->pages[i] = vmalloc_to_page(mem->vaddr + (i << PAGE_SHIFT));
 	return 0;
 }
 
 /**
- * mmapdemo_buffer_create() - allocate a zeroed buffer
+ * mmapdemo_mem_create() - allocate zeroed buffer memory
  * @backend: where the memory comes from
  * @size: size in bytes; a whole number of pages, at most
  *	mmapdemo_buffer_max_size(@backend)
  *
- * Return: the buffer, or ERR_PTR(-ENOMEM).
+ * Return: the memory with one reference, or ERR_PTR(-ENOMEM).
+ */
+static struct mmapdemo_mem *mmapdemo_mem_create(enum mmapdemo_backend backend,
+						size_t size)
+{
+	struct mmapdemo_mem *mem;
+	int ret;
+
+	mem = kzalloc(sizeof(*mem), GFP_KERNEL);
+	if (!mem)
+		return ERR_PTR(-ENOMEM);
+	kref_init(&mem->ref);
+	mem->backend = backend;
+	mem->size = size;
+	mem->npages = size >> PAGE_SHIFT;
+	mem->pages = kvcalloc(mem->npages, sizeof(*mem->pages),
+			      GFP_KERNEL | __GFP_NOWARN);
+	if (!mem->pages) {
+		ret = -ENOMEM;
+		goto free_mem;
+	}
+
+	if (backend == MMAPDEMO_BACKEND_KMALLOC)
+		ret = mmapdemo_kmalloc_alloc(mem);
+	else
+		ret = mmapdemo_vmalloc_alloc(mem);
+	if (ret)
+		goto free_pages_array;
+	return mem;
+
+free_pages_array:
+	kvfree(mem->pages);
+free_mem:
+	kfree(mem);
+	return ERR_PTR(ret);
+}
+
+static void mmapdemo_mem_release(struct kref *ref)
+{
+	struct mmapdemo_mem *mem = container_of(ref, struct mmapdemo_mem, ref);
+
+	if (mem->backend == MMAPDEMO_BACKEND_KMALLOC)
+		mmapdemo_kmalloc_free(mem);
+	else
+		vfree(mem->vaddr);
+	kvfree(mem->pages);
+	kfree(mem);
+}
+
+/**
+ * mmapdemo_mem_put() - drop a reference to buffer memory
+ * @mem: the memory; freed with its last reference
+ */
+void mmapdemo_mem_put(struct mmapdemo_mem *mem)
+{
+	kref_put(&mem->ref, mmapdemo_mem_release);
+}
+
+/**
+ * mmapdemo_buffer_create() - allocate the buffer with zeroed memory
+ * @backend: where the memory comes from
+ * @size: size in bytes; a whole number of pages, at most
+ *	mmapdemo_buffer_max_size(@backend)
+ *
+ * Return: the buffer with one reference (the caller's), or ERR_PTR(-ENOMEM).
  */
 struct mmapdemo_buffer *mmapdemo_buffer_create(enum mmapdemo_backend backend,
 					       size_t size)
 {
 	struct mmapdemo_buffer *buf;
-	int ret;
+	struct mmapdemo_mem *mem;
 
 	buf = kzalloc(sizeof(*buf), GFP_KERNEL);
 	if (!buf)
 		return ERR_PTR(-ENOMEM);
-	buf->backend = backend;
-	buf->size = size;
-	buf->npages = size >> PAGE_SHIFT;
-	buf->pages = kvcalloc(buf->npages, sizeof(*buf->pages),
-			      GFP_KERNEL | __GFP_NOWARN);
-	if (!buf->pages) {
-		ret = -ENOMEM;
-		goto free_buf;
+	mem = mmapdemo_mem_create(backend, size);
+	if (IS_ERR(mem)) {
+		kfree(buf);
+		return ERR_CAST(mem);
 	}
-
-	if (backend == MMAPDEMO_BACKEND_KMALLOC)
-		ret = mmapdemo_kmalloc_alloc(buf);
-	else
-		ret = mmapdemo_vmalloc_alloc(buf);
-	if (ret)
-		goto free_pages_array;
+	kref_init(&buf->ref);
+	init_rwsem(&buf->lock);
+	buf->mem = mem;
+	mutex_init(&buf->resize_lock);
+	buf->backend = backend;
+	spin_lock_init(&buf->vmas_lock);
+	INIT_LIST_HEAD(&buf->vmas);
 	return buf;
+}
 
-free_pages_array:
-	kvfree(buf->pages);
-free_buf:
+static void mmapdemo_buffer_release(struct kref *ref)
+{
+	struct mmapdemo_buffer *buf = container_of(ref, struct mmapdemo_buffer, ref);
+
+	WARN_ON(!list_empty(&buf->vmas));
+	mmapdemo_mem_put(buf->mem);
+	if (buf->inode)
+		iput(buf->inode);
+	mutex_destroy(&buf->resize_lock);
 	kfree(buf);
-	return ERR_PTR(ret);
 }
 
 /**
- * mmapdemo_buffer_destroy() - free a buffer
- * @buf: the buffer; nothing may map it any more
+ * mmapdemo_buffer_get() - take a reference to the buffer
+ * @buf: the buffer; the caller already holds a reference
  */
-void mmapdemo_buffer_destroy(struct mmapdemo_buffer *buf)
+void mmapdemo_buffer_get(struct mmapdemo_buffer *buf)
 {
-	if (buf->backend == MMAPDEMO_BACKEND_KMALLOC)
-		mmapdemo_kmalloc_free(buf);
-	else
-		vfree(buf->vaddr);
-	kvfree(buf->pages);
-	kfree(buf);
+	kref_get(&buf->ref);
+}
+
+/**
+ * mmapdemo_buffer_put() - drop a reference to the buffer
+ * @buf: the buffer; freed with its last reference (the module's, at unload,
+ *	since every file and mapping pins the module too)
+ */
+void mmapdemo_buffer_put(struct mmapdemo_buffer *buf)
+{
+	kref_put(&buf->ref, mmapdemo_buffer_release);
+}
+
+/**
+ * mmapdemo_buffer_attach() - make an opened file use the buffer's mapping
+ * @buf: the buffer
+ * @inode: the inode the file was opened through
+ * @file: the file
+ *
+ * The first inode opened lends its address_space to all: files opened
+ * through other device nodes then share it, so a resize unmaps their
+ * mappings too. The buffer keeps that inode until it is freed.
+ */
+void mmapdemo_buffer_attach(struct mmapdemo_buffer *buf, struct inode *inode,
+			    struct file *file)
+{
+	mutex_lock(&buf->resize_lock);
+	if (!buf->inode) {
+		ihold(inode);
+		buf->inode = inode;
+		buf->mapping = inode->i_mapping;
+	}
+	file->f_mapping = buf->mapping;
+	mutex_unlock(&buf->resize_lock);
+}
+
+/**
+ * mmapdemo_buffer_size() - the buffer's current size
+ * @buf: the buffer
+ *
+ * Return: the size in bytes; it may change as soon as this returns.
+ */
+size_t mmapdemo_buffer_size(struct mmapdemo_buffer *buf)
+{
+	size_t size;
+
+	down_read(&buf->lock);
+	size = buf->mem->size;
+	up_read(&buf->lock);
+	return size;
+}
+
+/**
+ * mmapdemo_buffer_resize() - give the buffer a new size
+ * @buf: the buffer
+ * @size: the new size in bytes, rounded up to whole pages
+ *
+ * Grown pages read as zero. Past a smaller end every page is unmapped from
+ * every process first, private copies included, so that a later access
+ * raises SIGBUS; below it, mappings fault the moved pages back in.
+ *
+ * Return: 0; -EINVAL for size 0, -EFBIG past what the backend can
+ * provide, -ENOMEM when the new memory cannot be allocated.
+ */
+int mmapdemo_buffer_resize(struct mmapdemo_buffer *buf, u64 size)
+{
+	struct mmapdemo_mem *mem, *old;
+	pgoff_t i;
+
+	if (!size)
+		return -EINVAL;
+	if (size > mmapdemo_buffer_max_size(buf->backend))
+		return -EFBIG;
+
+	mem = mmapdemo_mem_create(buf->backend, PAGE_ALIGN(size));
+	if (IS_ERR(mem))
+		return PTR_ERR(mem);
+
+	mutex_lock(&buf->resize_lock);
+	down_write(&buf->lock);
+	old = buf->mem;
+	/*
+	 * A fault that found a page before this lock was taken holds it locked
+	 * until its page table entry is in: wait for those, so the unmapping
+	 * below catches them.
+	 */
+	for (i = 0; i < old->npages; i++) {
+		lock_page(old->pages[i]);
+		unlock_page(old->pages[i]);
+	}
+	if (buf->mapping) {
+		if (mem->size < old->size)
+			unmap_mapping_range(buf->mapping, mem->size, 0, 1);
+		unmap_mapping_range(buf->mapping, 0, min(mem->size, old->size), 0);
+	}
+	memcpy(mem->vaddr, old->vaddr, min(mem->size, old->size));
+	buf->mem = mem;
+	up_write(&buf->lock);
+	atomic64_inc(&buf->resizes);
+	trace_resize(old->size, mem->size, atomic_read(&buf->nr_vmas));
+	mutex_unlock(&buf->resize_lock);
+
+	mmapdemo_mem_put(old);
+	return 0;
 }

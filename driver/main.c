@@ -16,8 +16,9 @@
  *	backend=kmalloc|vmalloc		physically or virtually contiguous
  *	strategy=remap|fault		how a new open file maps by default
  *
- * The buffer is a fixed-size file for read(), write() and lseek(): reads end
- * at its size, writes past it fail with ENOSPC.
+ * The buffer is a file for read(), write() and lseek(): reads end at its
+ * size, writes past it fail with ENOSPC. ioctl(MMAPDEMO_IOC_RESIZE) changes
+ * the size, like ftruncate() (see buffer.c).
  *
  * A doorbell lets processes sharing the buffer wake each other instead of
  * polling it: ioctl(MMAPDEMO_IOC_RING) in one, poll() and
@@ -41,12 +42,15 @@
 
 #include "mmapdemo.h"
 
-static const char * const mmapdemo_backend_names[] = {
+#define CREATE_TRACE_POINTS
+#include "trace.h"
+
+const char * const mmapdemo_backend_names[] = {
 	[MMAPDEMO_BACKEND_KMALLOC] = "kmalloc",
 	[MMAPDEMO_BACKEND_VMALLOC] = "vmalloc",
 };
 
-static const char * const mmapdemo_strategy_names[] = {
+const char * const mmapdemo_strategy_names[] = {
 	[MMAPDEMO_STRATEGY_REMAP] = "remap",
 	[MMAPDEMO_STRATEGY_FAULT] = "fault",
 };
@@ -64,7 +68,7 @@ module_param_named(strategy, mmapdemo_strategy_param, charp, 0444);
 MODULE_PARM_DESC(strategy, "Default mmap strategy of a new open file: remap (default) or fault");
 
 static struct mmapdemo_buffer *mmapdemo_buf;
-static enum mmapdemo_strategy mmapdemo_default_strategy;
+enum mmapdemo_strategy mmapdemo_default_strategy;
 
 /* The doorbell: rings so far, and the pollers waiting for the next one. */
 static atomic64_t mmapdemo_rings = ATOMIC64_INIT(0);
@@ -77,7 +81,9 @@ static int mmapdemo_open(struct inode *inode, struct file *file)
 	mf = kzalloc(sizeof(*mf), GFP_KERNEL);
 	if (!mf)
 		return -ENOMEM;
+	mmapdemo_buffer_get(mmapdemo_buf);
 	mf->buf = mmapdemo_buf;
+	mmapdemo_buffer_attach(mf->buf, inode, file);
 	mutex_init(&mf->lock);
 	mf->strategy = mmapdemo_default_strategy;
 	/* A new file waits for the next ring, not for old ones. */
@@ -91,68 +97,114 @@ static int mmapdemo_release(struct inode *inode, struct file *file)
 	struct mmapdemo_file *mf = file->private_data;
 
 	mutex_destroy(&mf->lock);
+	mmapdemo_buffer_put(mf->buf);
 	kfree(mf);
 	return 0;
 }
 
-/*
+/**
+ * mmapdemo_rw() - copy between the buffer and an iov_iter, as a file does
+ * @iocb: the file and its position, advanced by what was copied
+ * @iter: the user's memory
+ * @write: true for write(), false for read()
+ *
  * read_iter and write_iter rather than read and write: copy_to_iter() and
  * copy_from_iter() copy what they can and touch nothing else, where
  * copy_from_user() zero-fills the part it could not copy. A write() from a
  * partly unmapped user buffer must not clobber shared bytes past what it
  * reports as written.
+ *
+ * The buffer's lock keeps a resize out while a page is copied, but the copy
+ * runs with page faults disabled: the user's memory may be a mapping of this
+ * very device, whose fault takes the lock again, and with a resize waiting
+ * for it in between the fault would wait forever. A copy cut short by a page
+ * that is not present faults it in with the lock dropped and goes on, as
+ * generic_perform_write() does. Nothing is allocated.
+ *
+ * Return: bytes copied; 0 for a read at or past the end; -ENOSPC for a
+ * write there; -EFAULT if nothing could be copied for a bad user address.
  */
-static ssize_t mmapdemo_read_iter(struct kiocb *iocb, struct iov_iter *to)
+static ssize_t mmapdemo_rw(struct kiocb *iocb, struct iov_iter *iter,
+			   bool write)
 {
 	struct mmapdemo_file *mf = iocb->ki_filp->private_data;
-	const struct mmapdemo_buffer *buf = mf->buf;
-	size_t count, copied;
+	struct mmapdemo_buffer *buf = mf->buf;
+	ssize_t done = 0;
 
-	if (iocb->ki_pos >= buf->size)
-		return 0;
-	count = min_t(size_t, iov_iter_count(to), buf->size - iocb->ki_pos);
-	copied = copy_to_iter(buf->vaddr + iocb->ki_pos, count, to);
-	if (!copied && count)
-		return -EFAULT;
-	iocb->ki_pos += copied;
-	return copied;
+	while (iov_iter_count(iter)) {
+		loff_t pos = iocb->ki_pos;
+		size_t chunk = 0, copied = 0, left, unfaulted;
+		void *at;
+
+		down_read(&buf->lock);
+		if (pos < buf->mem->size) {
+			chunk = min3(iov_iter_count(iter),
+				     buf->mem->size - (size_t)pos,
+				     PAGE_SIZE - offset_in_page(pos));
+			at = buf->mem->vaddr + pos;
+			pagefault_disable();
+			if (write)
+				copied = copy_from_iter(at, chunk, iter);
+			else
+				copied = copy_to_iter(at, chunk, iter);
+			pagefault_enable();
+		}
+		up_read(&buf->lock);
+
+		if (!chunk) {
+			if (write && !done)
+				done = -ENOSPC;
+			break;
+		}
+		iocb->ki_pos += copied;
+		done += copied;
+		if (copied < chunk) {
+			left = chunk - copied;
+			if (write)
+				unfaulted = fault_in_iov_iter_readable(iter, left);
+			else
+				unfaulted = fault_in_iov_iter_writeable(iter, left);
+			if (unfaulted == left) {
+				if (!done)
+					done = -EFAULT;
+				break;
+			}
+		}
+		cond_resched();
+	}
+	return done;
+}
+
+static ssize_t mmapdemo_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	return mmapdemo_rw(iocb, to, false);
 }
 
 /*
- * Like a full disk rather than a regular file: the buffer never grows, so a
- * write that starts at or past its end fails with ENOSPC, and one that
- * crosses the end is short.
+ * Like a full disk rather than a regular file: write() never grows the
+ * buffer (only MMAPDEMO_IOC_RESIZE does), so a write that starts at or past
+ * its end fails with ENOSPC, and one that crosses the end is short.
  */
 static ssize_t mmapdemo_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
-	struct mmapdemo_file *mf = iocb->ki_filp->private_data;
-	const struct mmapdemo_buffer *buf = mf->buf;
-	size_t count, copied;
-
 	if (!iov_iter_count(from))
 		return 0;
-	if (iocb->ki_pos >= buf->size)
-		return -ENOSPC;
-	count = min_t(size_t, iov_iter_count(from), buf->size - iocb->ki_pos);
-	copied = copy_from_iter(buf->vaddr + iocb->ki_pos, count, from);
-	if (!copied)
-		return -EFAULT;
-	iocb->ki_pos += copied;
-	return copied;
+	return mmapdemo_rw(iocb, from, true);
 }
 
 static loff_t mmapdemo_llseek(struct file *file, loff_t offset, int whence)
 {
 	struct mmapdemo_file *mf = file->private_data;
 
-	return fixed_size_llseek(file, offset, whence, mf->buf->size);
+	return fixed_size_llseek(file, offset, whence,
+				 mmapdemo_buffer_size(mf->buf));
 }
 
 static long mmapdemo_ioctl_get_info(struct mmapdemo_file *mf,
 				    struct mmapdemo_info __user *uinfo)
 {
 	struct mmapdemo_info info = {
-		.size = mf->buf->size,
+		.size = mmapdemo_buffer_size(mf->buf),
 		.page_size = PAGE_SIZE,
 		.backend = mf->buf->backend,
 		.default_strategy = mmapdemo_default_strategy,
@@ -192,6 +244,27 @@ static long mmapdemo_ioctl_ring(void)
 	atomic64_inc(&mmapdemo_rings);
 	wake_up_interruptible_poll(&mmapdemo_ring_wait, EPOLLIN | EPOLLRDNORM);
 	return 0;
+}
+
+/*
+ * Resizing changes the device for every process, as ftruncate() changes a
+ * file: only a file open for writing may do it (EBADF otherwise). Every
+ * resize rings the doorbell, so watchers can look at the new size.
+ */
+static long mmapdemo_ioctl_resize(struct file *file, u64 __user *usize)
+{
+	struct mmapdemo_file *mf = file->private_data;
+	u64 size;
+	int ret;
+
+	if (!(file->f_mode & FMODE_WRITE))
+		return -EBADF;
+	if (get_user(size, usize))
+		return -EFAULT;
+	ret = mmapdemo_buffer_resize(mf->buf, size);
+	if (ret)
+		return ret;
+	return mmapdemo_ioctl_ring();
 }
 
 /*
@@ -238,6 +311,8 @@ static long mmapdemo_ioctl(struct file *file, unsigned int cmd,
 		return mmapdemo_ioctl_ring();
 	case MMAPDEMO_IOC_ACK:
 		return mmapdemo_ioctl_ack(mf, argp);
+	case MMAPDEMO_IOC_RESIZE:
+		return mmapdemo_ioctl_resize(file, argp);
 	default:
 		return -ENOTTY;
 	}
@@ -260,6 +335,7 @@ static struct miscdevice mmapdemo_misc = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "mmapdemo",
 	.fops = &mmapdemo_fops,
+	.groups = mmapdemo_groups,
 	.mode = 0600,
 };
 
@@ -320,26 +396,33 @@ static int __init mmapdemo_init(void)
 		return PTR_ERR(mmapdemo_buf);
 	}
 
+	ret = mmapdemo_observe_init(mmapdemo_buf);
+	if (ret)
+		goto put_buffer;
 	ret = misc_register(&mmapdemo_misc);
 	if (ret) {
 		pr_err("cannot register /dev/%s: %d\n", mmapdemo_misc.name, ret);
-		goto destroy_buffer;
+		goto exit_observe;
 	}
 	return 0;
 
-destroy_buffer:
-	mmapdemo_buffer_destroy(mmapdemo_buf);
+exit_observe:
+	mmapdemo_observe_exit();
+put_buffer:
+	mmapdemo_buffer_put(mmapdemo_buf);
 	return ret;
 }
 
 /*
  * Open files and mappings pin the module through fops.owner (a mapping
- * holds its file), so by the time this runs nothing can reach the buffer.
+ * holds its file), so by the time this runs the module's is the last
+ * reference to the buffer.
  */
 static void __exit mmapdemo_exit(void)
 {
 	misc_deregister(&mmapdemo_misc);
-	mmapdemo_buffer_destroy(mmapdemo_buf);
+	mmapdemo_observe_exit();
+	mmapdemo_buffer_put(mmapdemo_buf);
 }
 
 module_init(mmapdemo_init);

@@ -1,29 +1,39 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Internal interfaces between the parts of the mmapdemo driver:
- * buffer.c owns the memory, mmap.c maps it, main.c is the device.
+ * buffer.c owns the memory, mmap.c maps it, main.c is the device,
+ * observe.c shows their state in sysfs and debugfs.
  */
 #ifndef MMAPDEMO_H
 #define MMAPDEMO_H
 
 #include <linux/atomic.h>
 #include <linux/fs.h>
+#include <linux/kref.h>
+#include <linux/list.h>
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
+#include <linux/rwsem.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 
 #include "uapi/mmapdemo.h"
 
 /**
- * struct mmapdemo_buffer - the one buffer every open file shares
- * @vaddr: kernel virtual address of the whole buffer
+ * struct mmapdemo_mem - one allocation of buffer memory
+ * @ref: the buffer holds one reference while this is its memory; a remap
+ *	mapping holds one on the memory its mmap() filled in (see mmap.c)
+ * @vaddr: kernel virtual address of the whole allocation
  * @pages: the page behind each page offset, looked up once at allocation
  *	so that neither mmap nor the fault path walks page tables
  * @size: size in bytes, a whole number of pages
  * @npages: @size in pages
  * @backend: where the memory came from
+ *
+ * Never changes once created: a resize replaces the whole allocation.
  */
-struct mmapdemo_buffer {
+struct mmapdemo_mem {
+	struct kref ref;
 	void *vaddr;
 	struct page **pages;
 	size_t size;
@@ -32,8 +42,62 @@ struct mmapdemo_buffer {
 };
 
 /**
+ * struct mmapdemo_buffer - the one buffer every open file shares
+ * @ref: the module holds one reference, every open file and every VMA one
+ * @lock: readers (faults, mmap, read, write) use @mem; a resize replaces it
+ * @mem: the current memory; read it only under @lock
+ * @resize_lock: one resize at a time
+ * @backend: where the memory comes from
+ * @inode: the inode whose address_space every open file uses
+ * @mapping: @inode's address_space, so unmap_mapping_range() reaches every
+ *	mapping of the buffer, whichever device node it was opened through
+ * @vmas_lock: protects @vmas
+ * @vmas: every VMA mapping the buffer (struct mmapdemo_vma.node)
+ * @nr_vmas: the length of @vmas
+ * @faults: pages the fault handler has mapped
+ * @remaps: mmap() calls the remap strategy has filled
+ * @resizes: successful resizes
+ */
+struct mmapdemo_buffer {
+	struct kref ref;
+	struct rw_semaphore lock;	/* protects mem */
+	struct mmapdemo_mem *mem;
+	struct mutex resize_lock;	/* serialises resizes */
+	enum mmapdemo_backend backend;
+	struct inode *inode;
+	struct address_space *mapping;
+	spinlock_t vmas_lock;		/* protects vmas */
+	struct list_head vmas;
+	atomic_t nr_vmas;
+	atomic64_t faults;
+	atomic64_t remaps;
+	atomic64_t resizes;
+};
+
+/**
+ * struct mmapdemo_vma - what the driver keeps for one VMA
+ * @node: entry in &mmapdemo_buffer.vmas
+ * @buf: the buffer, referenced
+ * @vma: the VMA this belongs to
+ * @pinned: remap strategy: the memory mmap() filled in, referenced
+ * @strategy: how the VMA was mapped
+ * @pid: the process that made it (a fork copy: the child from its first
+ *	fault on)
+ * @faults: pages the fault handler has mapped into it
+ */
+struct mmapdemo_vma {
+	struct list_head node;
+	struct mmapdemo_buffer *buf;
+	struct vm_area_struct *vma;
+	struct mmapdemo_mem *pinned;
+	enum mmapdemo_strategy strategy;
+	pid_t pid;
+	atomic64_t faults;
+};
+
+/**
  * struct mmapdemo_file - state of one open file of the device
- * @buf: the shared buffer
+ * @buf: the shared buffer, referenced
  * @lock: orders a strategy change against mmap() of this file
  * @strategy: how mmap() of this file installs page table entries
  * @mapped: this file has been mapped at least once, so @strategy is fixed
@@ -47,11 +111,25 @@ struct mmapdemo_file {
 	atomic64_t rings_seen;
 };
 
+extern const char * const mmapdemo_backend_names[];
+extern const char * const mmapdemo_strategy_names[];
+extern enum mmapdemo_strategy mmapdemo_default_strategy;
+
 size_t mmapdemo_buffer_max_size(enum mmapdemo_backend backend);
 struct mmapdemo_buffer *mmapdemo_buffer_create(enum mmapdemo_backend backend,
 					       size_t size);
-void mmapdemo_buffer_destroy(struct mmapdemo_buffer *buf);
+void mmapdemo_buffer_get(struct mmapdemo_buffer *buf);
+void mmapdemo_buffer_put(struct mmapdemo_buffer *buf);
+void mmapdemo_buffer_attach(struct mmapdemo_buffer *buf, struct inode *inode,
+			    struct file *file);
+size_t mmapdemo_buffer_size(struct mmapdemo_buffer *buf);
+int mmapdemo_buffer_resize(struct mmapdemo_buffer *buf, u64 size);
+void mmapdemo_mem_put(struct mmapdemo_mem *mem);
 
 int mmapdemo_mmap(struct file *file, struct vm_area_struct *vma);
+
+int mmapdemo_observe_init(struct mmapdemo_buffer *buf);
+void mmapdemo_observe_exit(void);
+extern const struct attribute_group *mmapdemo_groups[];
 
 #endif /* MMAPDEMO_H */

@@ -4,9 +4,9 @@
 # The `make demo` job, run as /job inside the guest: load the driver, then
 # re-enact the seed articles' programs against /dev/mmapdemo in an order that
 # tells the story: one process and its mappings, a parent and its child, two
-# unrelated processes, where mappings end, what mmap() saves, and the
-# doorbell from the shell. Exits non-zero if any scenario did not behave as
-# documented.
+# unrelated processes, where mappings end, what mmap() saves, the doorbell
+# from the shell, and a resize. Exits non-zero if any scenario did not behave
+# as documented.
 set -u
 
 failed=""
@@ -69,6 +69,24 @@ watch_demo() {
 	return "$status"
 }
 run watch-ring watch_demo
+
+heading "8. Resizing, like ftruncate(): data below the new end stays, new pages read as zero"
+resize_demo() {
+	sysfs=/sys/class/misc/mmapdemo
+	mmapdemo write 'hello, resize' || return 1
+	mmapdemo resize 8K || return 1
+	# Ends at the new end: a short read.
+	mmapdemo read --offset 8176 --length 32 || return 1
+	mmapdemo resize 12K || return 1
+	mmapdemo read --length 16 || return 1
+	# The page the shrink took away comes back zeroed.
+	mmapdemo read --offset 8192 --length 16 || return 1
+	echo "-- the device's sysfs attributes now:"
+	(cd "$sysfs" && grep . size backend default_strategy mappings faults remaps resizes) ||
+		return 1
+	mmapdemo resize 1M
+}
+run resize resize_demo
 
 rmmod mmapdemo || failed="$failed rmmod"
 

@@ -340,6 +340,29 @@ TEST_CASE("cli: ring rings the doorbell as many times as asked", "[cli]") {
   CHECK_FALSE(device.ack());
 }
 
+TEST_CASE("cli: resize changes the size or says why not", "[cli]") {
+  require_cli();
+  require_device();
+  const RestoreSize restore;
+  const auto size = restore.original();
+  const auto page = page_size();
+
+  auto result = mmapdemo({"resize", std::to_string(size + 1)});
+  CHECK(result.status == ChildStatus::exited(0));
+  CHECK(result.out == "resized /dev/mmapdemo from " + std::to_string(size) + " to " +
+                          std::to_string(size + page) + " bytes (" +
+                          std::to_string(size / page + 1) + " pages)\n");
+  CHECK(Device::open(path).info().size == size + page);
+
+  result = mmapdemo({"resize", "1024G"});
+  CHECK(result.status == ChildStatus::exited(1));
+  CHECK(result.err ==
+        "mmapdemo: ioctl MMAPDEMO_IOC_RESIZE /dev/mmapdemo (size 1099511627776): File too large\n");
+  result = mmapdemo({"resize", "0"});
+  CHECK(result.status == ChildStatus::exited(2));
+  CHECK(Device::open(path).info().size == size + page);
+}
+
 TEST_CASE("cli: watch wakes on a ring and prints the new bytes", "[cli]") {
   require_cli();
   require_device();

@@ -328,6 +328,38 @@ TEST_CASE("nomem: populating a fault mapping fails with ENOMEM at every allocati
   if (address != MAP_FAILED) ::munmap(address, length);
 }
 
+// A resize allocates the new memory before it touches anything: a failure
+// leaves the size and every byte as they were.
+TEST_CASE("nomem: resize fails with ENOMEM at every allocation and changes nothing", "[nomem]") {
+  require_device();
+  FailNth fail;
+  const RestoreSize restore;
+  const auto device = open_device(Strategy::fault);
+  // Four pages growing to five: few page allocations to sweep over.
+  const auto size = 4 * page_size();
+  device.resize(size);
+  const auto seed = new_seed();
+  write_all(device, pattern(size, 0, seed), 0);
+  std::uint64_t new_size = size + page_size();
+
+  const auto result = sweep(
+      fail, 1, [&] { return call(::ioctl(device.fd(), MMAPDEMO_IOC_RESIZE, &new_size)); },
+      [&](std::error_code ec) {
+        std::string problem;
+        if (!ec) {
+          device.resize(size);
+          return problem;
+        }
+        if (device.info().size != size) problem += "the size changed; ";
+        problem += diff_pattern(read_all(device, size, 0), 0, seed);
+        return problem;
+      });
+  note("resize", result);
+  CHECK(result.wrong == std::vector<std::string>{});
+  CHECK(result.final_result == no_error);
+  CHECK(result.points > 0);
+}
+
 // Nothing behind these allocates today: a failure armed for the first
 // allocation is never used. An ioctl that starts allocating must join the
 // sweeps above.

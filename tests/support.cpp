@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <csignal>
@@ -639,6 +640,60 @@ std::optional<std::string> module_params() {
   const char* const params = std::getenv("MMAPDEMO_PARAMS");
   if (params == nullptr) return std::nullopt;
   return params;
+}
+
+// ---- resizing and looking at the driver's state ------------------------------
+
+RestoreSize::RestoreSize() : device_{Device::open(std::string{default_path})} {
+  size_ = device_.info().size;
+}
+
+RestoreSize::~RestoreSize() {
+  std::error_code ec;
+  device_.resize(size_, ec);
+}
+
+std::string read_text(const std::string& file) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw std::system_error(last_error(), "open " + file);
+  const Fd owner{fd};
+  std::string text;
+  std::array<char, 4096> chunk{};
+  for (;;) {
+    const auto n = ::read(fd, chunk.data(), chunk.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw std::system_error(last_error(), "read " + file);
+    if (n == 0) return text;
+    text.append(chunk.data(), static_cast<std::size_t>(n));
+  }
+}
+
+std::uint64_t read_number(const std::string& file) {
+  const auto text = read_text(file);
+  std::uint64_t value = 0;
+  const auto* const end = text.data() + text.size();
+  const auto [next, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc{} || (next != end && *next != '\n')) {
+    throw std::runtime_error(file + " does not hold a number: '" + text + "'");
+  }
+  return value;
+}
+
+void write_file(const std::string& file, std::string_view text) {
+  const int fd = ::open(file.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  if (fd < 0) throw std::system_error(last_error(), "open " + file);
+  const Fd owner{fd};
+  if (::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+    throw std::system_error(last_error(), "write " + file);
+  }
+}
+
+std::string sysfs_path(std::string_view name) {
+  return "/sys/class/misc/mmapdemo/" + std::string{name};
+}
+
+std::string debugfs_path(std::string_view name) {
+  return "/sys/kernel/debug/mmapdemo/" + std::string{name};
 }
 
 }  // namespace mmapdemo::test

@@ -105,6 +105,35 @@ std::system_error thrown_by(F f) {
 std::byte touch(const std::byte* address);
 void poke(std::byte* address, std::byte value);
 
+// ---- resizing and looking at the driver's state ------------------------------
+
+// Puts the buffer back to the size it had at construction when the test ends,
+// however it ends: later tests expect the size the module was loaded with.
+class RestoreSize {
+ public:
+  RestoreSize();
+  RestoreSize(const RestoreSize&) = delete;
+  RestoreSize& operator=(const RestoreSize&) = delete;
+  ~RestoreSize();
+  [[nodiscard]] std::uint64_t original() const noexcept { return size_; }
+
+ private:
+  Device device_;
+  std::uint64_t size_ = 0;
+};
+
+// The whole content of a (sysfs, debugfs, tracefs) file; throws naming the
+// file when it cannot be read.
+[[nodiscard]] std::string read_text(const std::string& file);
+// A file that holds one decimal number.
+[[nodiscard]] std::uint64_t read_number(const std::string& file);
+// Writes text to a file (sysfs, tracefs); throws naming the file.
+void write_file(const std::string& file, std::string_view text);
+
+// /sys/class/misc/mmapdemo/<name>, /sys/kernel/debug/mmapdemo/<name>.
+[[nodiscard]] std::string sysfs_path(std::string_view name);
+[[nodiscard]] std::string debugfs_path(std::string_view name);
+
 // ---- raw address ranges -----------------------------------------------------
 
 // Owner of an address range the library does not model: anonymous

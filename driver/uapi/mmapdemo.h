@@ -17,6 +17,10 @@
  *	poll(&pfd, 1, -1);			// until another process rings
  *	ioctl(fd, MMAPDEMO_IOC_ACK, &ring);	// after ioctl(fd, MMAPDEMO_IOC_RING)
  *
+ *	__u64 size = 2 << 20;
+ *
+ *	ioctl(fd, MMAPDEMO_IOC_RESIZE, &size);	// like ftruncate(fd, size)
+ *
  * This header compiles as C and as C++.
  */
 #ifndef _UAPI_LINUX_MMAPDEMO_H
@@ -78,5 +82,17 @@ struct mmapdemo_info {
  */
 #define MMAPDEMO_IOC_RING		_IO(MMAPDEMO_IOC_MAGIC, 0x02)
 #define MMAPDEMO_IOC_ACK		_IOR(MMAPDEMO_IOC_MAGIC, 0x03, __u64)
+
+/*
+ * Change the buffer's size to a __u64 number of bytes, rounded up to whole
+ * pages, like ftruncate() of a file. Grown pages read as zero; existing
+ * mappings keep their length. On a shrink every page past the new end is
+ * unmapped from every process (private copies too), and an access there
+ * then raises SIGBUS. read(), write() and lseek() follow the new size, and
+ * the doorbell rings. Errors: EINVAL for size 0, EFBIG past what the
+ * backend can provide, ENOMEM when the memory cannot be allocated, EBADF
+ * when the file is not open for writing.
+ */
+#define MMAPDEMO_IOC_RESIZE		_IOW(MMAPDEMO_IOC_MAGIC, 0x04, __u64)
 
 #endif /* _UAPI_LINUX_MMAPDEMO_H */

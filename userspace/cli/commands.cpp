@@ -229,4 +229,14 @@ int ring(const std::string& path, std::uint64_t count) {
   return 0;
 }
 
+int resize(const std::string& path, std::uint64_t size) {
+  const auto device = Device::open(path);
+  const auto before = device.info().size;
+  device.resize(size);
+  const auto info = device.info();
+  fmt::print("resized {} from {} to {} bytes ({} pages)\n", path, before, info.size,
+             info.page_size != 0 ? info.size / info.page_size : 0);
+  return 0;
+}
+
 }  // namespace mmapdemo::cli

@@ -47,4 +47,7 @@ int watch(const std::string& path, const WatchOptions& options);
 
 int ring(const std::string& path, std::uint64_t count);
 
+// MMAPDEMO_IOC_RESIZE: the new size in bytes, rounded up to whole pages.
+int resize(const std::string& path, std::uint64_t size);
+
 }  // namespace mmapdemo::cli

@@ -148,6 +148,15 @@ int run(int argc, char** argv) {
       ->transform(number(1))
       ->capture_default_str();
 
+  std::uint64_t new_size = 0;
+  auto* const resize = app.add_subcommand(
+      "resize",
+      "Change the buffer's size, like ftruncate(): grown pages read as zero, mappings past a "
+      "smaller end raise SIGBUS; rings the doorbell");
+  resize->add_option("size", new_size, "New size in bytes, rounded up to whole pages")
+      ->required()
+      ->transform(number(1));
+
   auto* const seed = app.add_subcommand(
       "seed", "Re-enact a program of the seed articles against the device, narrating it");
   seed->require_subcommand(1);
@@ -221,6 +230,8 @@ int run(int argc, char** argv) {
       status = cli::watch(device, watch_options);
     } else if (ring->parsed()) {
       status = cli::ring(device, ring_count);
+    } else if (resize->parsed()) {
+      status = cli::resize(device, new_size);
     } else if (shared_write->parsed()) {
       status = cli::seed_shared_write(device);
     } else if (private_write->parsed()) {

@@ -121,6 +121,24 @@ void Device::set_strategy(Strategy strategy, std::error_code& ec) noexcept {
   ec.clear();
 }
 
+void Device::resize(std::uint64_t size) const {
+  std::error_code ec;
+  resize(size, ec);
+  if (ec) {
+    throw std::system_error(
+        ec, "ioctl MMAPDEMO_IOC_RESIZE " + name(path_) + " (size " + std::to_string(size) + ")");
+  }
+}
+
+void Device::resize(std::uint64_t size, std::error_code& ec) const noexcept {
+  __u64 value = size;
+  if (::ioctl(fd_, MMAPDEMO_IOC_RESIZE, &value) != 0) {
+    ec = last_error();
+    return;
+  }
+  ec.clear();
+}
+
 std::size_t Device::pread(std::span<std::byte> buffer, std::uint64_t offset) const {
   std::error_code ec;
   const auto n = pread(buffer, offset, ec);

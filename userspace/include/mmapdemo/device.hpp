@@ -48,6 +48,14 @@ class Device {
   void set_strategy(Strategy strategy);
   void set_strategy(Strategy strategy, std::error_code& ec) noexcept;
 
+  // Changes the buffer's size for every process, like ftruncate(2) of a
+  // file: size is rounded up to whole pages, grown pages read as zero, and
+  // past a smaller end every mapping raises SIGBUS. Needs a file open for
+  // writing (EBADF otherwise); EINVAL for 0, EFBIG past what the backend can
+  // provide, ENOMEM when the memory cannot be allocated. Rings the doorbell.
+  void resize(std::uint64_t size) const;
+  void resize(std::uint64_t size, std::error_code& ec) const noexcept;
+
   // One pread(2)/pwrite(2) (retried on EINTR): may be short, 0 at end of file.
   std::size_t pread(std::span<std::byte> buffer, std::uint64_t offset) const;
   std::size_t pread(std::span<std::byte> buffer, std::uint64_t offset,

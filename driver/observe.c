@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The state of /dev/mmapdemo, for people and tests to look at.
+ *
+ * sysfs, on the misc device (/sys/class/misc/mmapdemo/), read-only:
+ *	size			the buffer's size in bytes
+ *	backend			kmalloc or vmalloc
+ *	default_strategy	what a newly opened file maps with
+ *	mappings		VMAs that map the buffer now
+ *	faults			pages the fault handler has mapped, in total
+ *	remaps			mmap() calls the remap strategy has filled
+ *	resizes			successful MMAPDEMO_IOC_RESIZE calls
+ *
+ * debugfs (/sys/kernel/debug/mmapdemo/), for debugging only:
+ *	refs		references to the buffer held by open files and VMAs
+ *	mappings	one line per VMA: pid, start, length, pgoff, strategy,
+ *			faults so far
+ */
+
+#include <linux/debugfs.h>
+#include <linux/device.h>
+#include <linux/mm.h>
+#include <linux/seq_file.h>
+#include <linux/sysfs.h>
+
+#include "mmapdemo.h"
+
+static struct mmapdemo_buffer *mmapdemo_observed;
+static struct dentry *mmapdemo_debugfs;
+
+/*
+ * The sysfs show functions are named <attribute>_show, without the
+ * driver's prefix: DEVICE_ATTR_RO() derives the name from the attribute.
+ */
+static ssize_t size_show(struct device *dev, struct device_attribute *attr,
+			 char *out)
+{
+	return sysfs_emit(out, "%zu\n", mmapdemo_buffer_size(mmapdemo_observed));
+}
+static DEVICE_ATTR_RO(size);
+
+static ssize_t backend_show(struct device *dev, struct device_attribute *attr,
+			    char *out)
+{
+	return sysfs_emit(out, "%s\n",
+			  mmapdemo_backend_names[mmapdemo_observed->backend]);
+}
+static DEVICE_ATTR_RO(backend);
+
+static ssize_t default_strategy_show(struct device *dev,
+				     struct device_attribute *attr, char *out)
+{
+	return sysfs_emit(out, "%s\n",
+			  mmapdemo_strategy_names[mmapdemo_default_strategy]);
+}
+static DEVICE_ATTR_RO(default_strategy);
+
+static ssize_t mappings_show(struct device *dev, struct device_attribute *attr,
+			     char *out)
+{
+	return sysfs_emit(out, "%d\n", atomic_read(&mmapdemo_observed->nr_vmas));
+}
+static DEVICE_ATTR_RO(mappings);
+
+static ssize_t mmapdemo_counter_emit(char *out, atomic64_t *counter)
+{
+	return sysfs_emit(out, "%lld\n", (long long)atomic64_read(counter));
+}
+
+static ssize_t faults_show(struct device *dev, struct device_attribute *attr,
+			   char *out)
+{
+	return mmapdemo_counter_emit(out, &mmapdemo_observed->faults);
+}
+static DEVICE_ATTR_RO(faults);
+
+static ssize_t remaps_show(struct device *dev, struct device_attribute *attr,
+			   char *out)
+{
+	return mmapdemo_counter_emit(out, &mmapdemo_observed->remaps);
+}
+static DEVICE_ATTR_RO(remaps);
+
+static ssize_t resizes_show(struct device *dev, struct device_attribute *attr,
+			    char *out)
+{
+	return mmapdemo_counter_emit(out, &mmapdemo_observed->resizes);
+}
+static DEVICE_ATTR_RO(resizes);
+
+static struct attribute *mmapdemo_attrs[] = {
+	&dev_attr_size.attr,
+	&dev_attr_backend.attr,
+	&dev_attr_default_strategy.attr,
+	&dev_attr_mappings.attr,
+	&dev_attr_faults.attr,
+	&dev_attr_remaps.attr,
+	&dev_attr_resizes.attr,
+	NULL,
+};
+
+static const struct attribute_group mmapdemo_group = {
+	.attrs = mmapdemo_attrs,
+};
+
+const struct attribute_group *mmapdemo_groups[] = {
+	&mmapdemo_group,
+	NULL,
+};
+
+/* The module's own reference is not counted: 0 means nobody uses it. */
+static int mmapdemo_debug_refs_show(struct seq_file *m, void *unused)
+{
+	seq_printf(m, "%u\n", kref_read(&mmapdemo_observed->ref) - 1);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(mmapdemo_debug_refs);
+
+/*
+ * The VMA fields are read without its mm's lock: a concurrent mremap() or
+ * split may show up half done, which is fine for a debugging aid. The
+ * entry itself stays valid under vmas_lock.
+ */
+static int mmapdemo_debug_mappings_show(struct seq_file *m, void *unused)
+{
+	struct mmapdemo_buffer *buf = mmapdemo_observed;
+	const struct mmapdemo_vma *mv;
+
+	spin_lock(&buf->vmas_lock);
+	list_for_each_entry(mv, &buf->vmas, node) {
+		unsigned long start = READ_ONCE(mv->vma->vm_start);
+		unsigned long end = READ_ONCE(mv->vma->vm_end);
+
+		seq_printf(m, "pid=%d start=0x%lx length=%lu pgoff=%lu strategy=%s faults=%lld\n",
+			   READ_ONCE(mv->pid), start, end - start,
+			   READ_ONCE(mv->vma->vm_pgoff),
+			   mmapdemo_strategy_names[mv->strategy],
+			   (long long)atomic64_read(&mv->faults));
+	}
+	spin_unlock(&buf->vmas_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(mmapdemo_debug_mappings);
+
+/**
+ * mmapdemo_observe_init() - set up sysfs and debugfs for a buffer
+ * @buf: the buffer; it outlives mmapdemo_observe_exit()
+ *
+ * Call before the device is registered (which creates the sysfs group).
+ * Without debugfs the driver works all the same.
+ *
+ * Return: 0.
+ */
+int mmapdemo_observe_init(struct mmapdemo_buffer *buf)
+{
+	mmapdemo_observed = buf;
+	mmapdemo_debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	debugfs_create_file("refs", 0400, mmapdemo_debugfs, NULL,
+			    &mmapdemo_debug_refs_fops);
+	debugfs_create_file("mappings", 0400, mmapdemo_debugfs, NULL,
+			    &mmapdemo_debug_mappings_fops);
+	return 0;
+}
+
+/**
+ * mmapdemo_observe_exit() - remove the debugfs files
+ *
+ * Call after the device is deregistered.
+ */
+void mmapdemo_observe_exit(void)
+{
+	debugfs_remove(mmapdemo_debugfs);
+}
