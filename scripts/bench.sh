@@ -55,7 +55,9 @@ bin=$build/userspace/bench/mmapdemo-bench
 if readelf -l "$bin" 2>/dev/null | grep -q 'program interpreter'; then
 	die "$bin is dynamically linked; configure with -DMMAPDEMO_STATIC=ON ('make bench' does)"
 fi
-command -v python3 >/dev/null || die "python3 not found; run scripts/install-deps.sh"
+# Debian's python3, where python3-matplotlib installs, even if another one comes first in PATH.
+python=/usr/bin/python3
+[[ -x $python ]] || python=$(command -v python3) || die "python3 not found; run scripts/install-deps.sh"
 
 mkdir -p "$out"
 rm -f "$out"/*.json "$out"/bench.png "$out"/table.txt
@@ -185,7 +187,7 @@ done
 show "rendering the tables and the plot ($((SECONDS - start))s)"
 done_line
 
-python3 "$here/bench-report.py" "$out"/*.json | tee "$out/table.txt"
-python3 "$here/bench-plot.py" --output "$out/bench.png" "$out"/*.json
+"$python" "$here/bench-report.py" "$out"/*.json | tee "$out/table.txt"
+"$python" "$here/bench-plot.py" --output "$out/bench.png" "$out"/*.json
 echo "$prog: results in $out (JSON per kernel and host, table.txt, bench.png); $((SECONDS - start))s" >&2
 [[ ${#failed[@]} -eq 0 ]] || die "no complete results for: ${failed[*]}"
