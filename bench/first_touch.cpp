@@ -102,8 +102,9 @@ void first_touch(Results& results, const Config& config) {
         variants.push_back(touching ? touch_variant(name, config.backend, size, dev_map)
                                     : mmap_variant(name, config.backend, size, dev_map));
       }
-      auto samples = compare(results, {touching ? "first-touch" : "mmap-only",
-                                       touching ? "touch" : "mmap", size, "anon", false},
+      auto samples = compare(results,
+                             {touching ? "first-touch" : "mmap-only", touching ? "touch" : "mmap",
+                              size, "anon", false},
                              variants, config.reps);
       if (!touching) {
         names.clear();

@@ -74,8 +74,8 @@ Region Region::shared_anonymous(std::size_t size) {
 }
 
 Region Region::of_fd(int fd, std::size_t size, bool populate) {
-  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | (populate ? MAP_POPULATE : 0),
-                   fd, 0);
+  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE,
+                   MAP_SHARED | (populate ? MAP_POPULATE : 0), fd, 0);
   if (p == MAP_FAILED) fail("mmap memfd " + size_label(size));
   return Region{static_cast<std::byte*>(p), size};
 }

@@ -187,8 +187,8 @@ double doorbell_sample(const Config& config, Strategy strategy, std::size_t size
 }
 
 // A pipe pair or a socket pair: fds[0] is the parent's end, fds[1] the child's.
-double stream_sample(int parent_fd_read, int parent_fd_write, int child_fd_read,
-                     int child_fd_write, std::size_t size) {
+double stream_sample(int parent_fd_read, int parent_fd_write, int child_fd_read, int child_fd_write,
+                     std::size_t size) {
   Messages m{size};
   const auto parent = [&](std::size_t) {
     write_full(parent_fd_write, m.out);
@@ -239,12 +239,11 @@ void ipc(Results& results, const Config& config) {
   for (const std::size_t size : {std::size_t{100}, 1 * KiB, 64 * KiB}) {
     progress(fmt::format("ipc {} {}", config.backend.empty() ? "host" : config.backend,
                          size_label(size)));
-    std::vector<Variant> variants{
-        {"pipe", "", [size] { return rate(pipe_sample(size)); }},
-        {"socket", "", [size] { return rate(socket_sample(size)); }},
-        {"memfd-spin", "", [&memfd_region, size] {
-           return rate(spin_sample(memfd_region.bytes(), size));
-         }}};
+    std::vector<Variant> variants{{"pipe", "", [size] { return rate(pipe_sample(size)); }},
+                                  {"socket", "", [size] { return rate(socket_sample(size)); }},
+                                  {"memfd-spin", "", [&memfd_region, size] {
+                                     return rate(spin_sample(memfd_region.bytes(), size));
+                                   }}};
     for (std::size_t s = 0; s < mappings.size(); ++s) {
       const auto strategy = config.strategies[s];
       const auto name = strategy_name(strategy);

@@ -39,8 +39,8 @@ class JsonWriter {
 
   std::string out_;
   std::vector<Scope> open_;
-  bool first_ = true;        // no member yet in the innermost scope
-  bool after_key_ = false;   // a key() is waiting for its value
+  bool first_ = true;       // no member yet in the innermost scope
+  bool after_key_ = false;  // a key() is waiting for its value
 };
 
 // text as a JSON string literal, quotes included; control characters are

@@ -129,7 +129,8 @@ int main(int argc, char** argv) {
   CLI::App app{"Benchmarks of /dev/mmapdemo against anonymous memory, memfd, pipes and sockets"};
   std::string device{mmapdemo::default_path};
   bool no_device = false;
-  const std::vector<std::string> all_parts{"bandwidth", "first-touch", "seed-002", "ipc", "scaling"};
+  const std::vector<std::string> all_parts{"bandwidth", "first-touch", "seed-002", "ipc",
+                                           "scaling"};
   std::string parts_list = "all";
   bench::Config config;
   std::string output = "-";

@@ -80,7 +80,8 @@ double scaling_sample(const Config& config, Strategy strategy, int procs, std::s
     ok = ok && WIFEXITED(status) && WEXITSTATUS(status) == 0;
   }
   if (!ok) throw std::runtime_error("scaling: a child failed");
-  const auto pages = static_cast<double>(rounds) * static_cast<double>(slice / page * static_cast<std::size_t>(procs));
+  const auto pages = static_cast<double>(rounds) *
+                     static_cast<double>(slice / page * static_cast<std::size_t>(procs));
   return pages / (static_cast<double>(last - start) / 1e9);
 }
 
@@ -94,14 +95,14 @@ void scaling(Results& results, const Config& config) {
     progress(fmt::format("scaling {} {}", config.backend, name));
     std::vector<Variant> variants;
     for (int procs = 1; procs <= config.max_procs; procs *= 2) {
-      variants.push_back({fmt::format("{}/{}p", name, procs), config.backend,
-                          [&config, strategy, procs, total] {
-                            return std::vector<std::pair<std::string, double>>{
-                                {"pages/s", scaling_sample(config, strategy, procs, total)}};
-                          }});
+      variants.push_back(
+          {fmt::format("{}/{}p", name, procs), config.backend, [&config, strategy, procs, total] {
+             return std::vector<std::pair<std::string, double>>{
+                 {"pages/s", scaling_sample(config, strategy, procs, total)}};
+           }});
     }
-    compare(results, {"scaling", "touch " + size_label(total), total, name + "/1p", true},
-            variants, config.reps);
+    compare(results, {"scaling", "touch " + size_label(total), total, name + "/1p", true}, variants,
+            config.reps);
   }
   results.notes.push_back(
       "scaling: informational only under TCG: vCPUs are host threads sharing a busy host, and "

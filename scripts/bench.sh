@@ -153,7 +153,7 @@ for series in "${series_list[@]}"; do
 			case $line in
 			bench:*) show "[$step/$total] $KVER: ${line#bench: } ($((SECONDS - start))s)" ;;
 			esac
-		done
+		done || : # tail fails when the log did not exist yet as it started
 	status=0
 	wait "$vm_pid" || status=$?
 
