@@ -123,9 +123,7 @@ std::string to_json(const bench::Results& results, const bench::Config& config,
   return json.str();
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   CLI::App app{"Benchmarks of /dev/mmapdemo against anonymous memory, memfd, pipes and sockets"};
   std::string device{mmapdemo::default_path};
   bool no_device = false;
@@ -149,7 +147,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--accel", accel, "The accelerator to record (tcg, kvm, none)");
   app.add_option("--label", label, "A name for this run in the results");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // CLI11 returns 0 for --help, 100 and up for its errors; usage errors are 2.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   const auto parts = parts_list == "all" ? all_parts : split(parts_list);
   for (const auto& part : parts) {
     if (std::find(all_parts.begin(), all_parts.end(), part) == all_parts.end()) {
@@ -190,4 +193,18 @@ int main(int argc, char** argv) {
     return 1;
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // run() reports what it expects; this is for the rest (bad_alloc setting up).
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "mmapdemo-bench: " << e.what() << '\n';
+  } catch (...) {
+    std::cerr << "mmapdemo-bench: unexpected exception\n";
+  }
+  return 1;
 }
