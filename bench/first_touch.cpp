@@ -44,7 +44,7 @@ Variant touch_variant(const std::string& name, const std::string& backend, std::
             }
             const auto ns = static_cast<double>(now_ns() - start);
             const auto faults = static_cast<double>(minor_faults() - faults0);
-            const auto pages = static_cast<double>(n * (size / page));
+            const auto pages = static_cast<double>(n * size) / static_cast<double>(page);
             return Figures{{"ns/page", ns / pages}, {"faults/page", faults / pages}};
           }};
 }
@@ -117,7 +117,10 @@ void first_touch(Results& results, const Config& config) {
   // The slope of mmap() time over pages, per variant and repetition.
   if (sizes.size() < 2) return;
   std::vector<double> pages;
-  for (const auto size : sizes) pages.push_back(static_cast<double>(size / page));
+  pages.reserve(sizes.size());
+  for (const auto size : sizes) {
+    pages.push_back(static_cast<double>(size) / static_cast<double>(page));
+  }
   for (std::size_t v = 0; v < names.size(); ++v) {
     std::vector<double> slopes;
     for (int rep = 0; rep < config.reps; ++rep) {

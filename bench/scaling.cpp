@@ -81,7 +81,8 @@ double scaling_sample(const Config& config, Strategy strategy, int procs, std::s
   }
   if (!ok) throw std::runtime_error("scaling: a child failed");
   const auto pages = static_cast<double>(rounds) *
-                     static_cast<double>(slice / page * static_cast<std::size_t>(procs));
+                     static_cast<double>(slice * static_cast<std::size_t>(procs)) /
+                     static_cast<double>(page);
   return pages / (static_cast<double>(last - start) / 1e9);
 }
 
