@@ -77,7 +77,7 @@ def print_table(rows):
     lines = [head]
     for r in rows:
         ratio = r["ratio"]
-        lines.append((r["op"], size_label(r["size"]), r["backend"] or "-",
+        lines.append((r["op"], size_label(r["size"]), r["shown_backend"],
                       r["variant"], num(r["value"]["median"]), r["unit"],
                       pct(r["value"]["spread"]), num(ratio["median"]) if ratio else "",
                       pct(ratio["spread"]) if ratio else "", r["baseline"]))
@@ -90,20 +90,16 @@ def print_table(rows):
 
 
 def all_rows(doc):
-    """Rows of every run of a kernel; user-space rows once (from the run with most sizes)."""
-    rows, seen = [], set()
-    runs = sorted(doc["runs"], key=lambda run: -run["env"]["buffer_size"])
-    for run in runs:
+    """Rows of every run of a kernel. Each run has its own user-space
+    baselines (its ratios are to them), so those rows are kept per run and
+    named by it in the backend column, e.g. "(kmalloc)"."""
+    rows = []
+    for run in doc["runs"]:
         for r in run["rows"]:
-            key = (r["part"], r["op"], r["size"], r["backend"], r["variant"], r["unit"],
-                   r["baseline"])
-            if r["backend"] == "" and key in seen:
-                continue
-            seen.add(key)
-            rows.append(r)
+            rows.append(dict(r, shown_backend=r["backend"] or f"({run['env']['label']})"))
     order = {p: i for i, p in enumerate(PARTS)}
     rows.sort(key=lambda r: (order.get(r["part"], 99), r["op"] != "10,000 ints", r["op"],
-                             r["size"], r["backend"] != "", r["backend"]))
+                             r["size"], r["shown_backend"].strip("()"), r["backend"] != ""))
     return rows
 
 
@@ -136,7 +132,8 @@ def goals(rows):
 def calibration(host, doc):
     """User-space rows present on the host and in the guest, side by side."""
     guest = {}
-    for r in all_rows(doc):
+    # The run with the largest buffer has every size.
+    for r in sorted(all_rows(doc), key=lambda r: r["shown_backend"] == "(vmalloc)"):
         if r["backend"] == "":
             guest[(r["part"], r["op"], r["size"], r["variant"], r["unit"])] = r
     lines = [("part", "op", "size", "variant", "unit", "host", "guest", "guest/host",
@@ -171,7 +168,8 @@ def main(paths):
                   f"buffer {size_label(run['env']['buffer_size'])}, "
                   f"strategies {', '.join(run['env']['strategies'])}]")
         print("  median of the repetitions; spread = interquartile range / median; ratio = median"
-              " of per-repetition ratios (variants interleaved) to 'vs'")
+              " of per-repetition ratios (variants interleaved) to 'vs'; backend '(kmalloc)':"
+              " a user-space baseline measured in the kmalloc run")
         for part in PARTS:
             part_rows = [r for r in rows if r["part"] == part]
             if not part_rows:
