@@ -5,6 +5,7 @@
 # make test-debug    reliability lane: debug kernel (KASAN, lockdep, kmemleak, fault
 #                    injection) suite, load/unload cycles, stress; stress-ng everywhere
 # make demo          boot Debian's 6.12 in QEMU and run the seed scenarios
+# make bench         benchmarks: host calibration + one guest boot per kernel; tables, JSON, PNG
 # make lint          checkpatch, sparse, W=1, kernel-doc, clang-format, clang-tidy, shellcheck
 # make install       module (+ depmod), udev rule, modules-load.d, CLI, library, headers
 # make uninstall     undo make install
@@ -29,7 +30,7 @@ DEMO_KERNEL ?= 6.12
 KMOD_DIR := $(BUILD)/kmod/$(KVER)
 USERSPACE_DIR := $(BUILD)/userspace
 
-.PHONY: all module userspace deps test test-debug demo lint install uninstall clean
+.PHONY: all module userspace deps test test-debug demo bench lint install uninstall clean
 
 all: module userspace
 
@@ -68,6 +69,13 @@ test-debug: deps
 demo: deps
 	$(MAKE) userspace
 	scripts/guest.sh $(DEMO_KERNEL) demo
+
+# Only the harness is built: the guests need nothing else, and the suite's
+# build would take minutes of the bench's time budget.
+bench: deps
+	cmake -S . -B $(USERSPACE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMMAPDEMO_STATIC=ON
+	cmake --build $(USERSPACE_DIR) -j$(shell nproc) --target mmapdemo-bench
+	scripts/bench.sh $(KERNELS)
 
 lint:
 	scripts/lint.sh

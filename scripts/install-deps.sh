@@ -25,7 +25,7 @@ bookworm_pkgs=(
 	build-essential g++ cmake make qemu-system-x86 busybox-static cpio kmod
 	gzip dwarves libcli11-dev libfmt-dev libbenchmark-dev sparse flex bison
 	bc libelf-dev libssl-dev shellcheck xz-utils zstd clang-format clang-tidy dkms
-	stress-ng
+	stress-ng python3 python3-matplotlib
 )
 # bookworm's own Catch2 is v2; the suite needs v3.
 backports_pkgs=(libcatch2-dev)

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: GPL-2.0
+// Part 5, process scaling: 1, 2, 4 ... processes each map their own disjoint
+// slice of the buffer, write once per page and unmap, all released at once.
+// Informational under TCG, where the vCPUs are host threads and
+// cross-CPU TLB flushes are emulated.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+#include <fmt/core.h>
+
+#include "parts.hpp"
+
+namespace mmapdemo::bench {
+
+namespace {
+
+constexpr std::size_t page = 4096;
+constexpr int rounds = 1;  // map, touch, unmap this often per sample
+
+[[noreturn]] void fail(const std::string& what) {
+  throw std::system_error(errno, std::generic_category(), what);
+}
+
+// Aggregate pages per second of procs processes over total bytes.
+double scaling_sample(const Config& config, Strategy strategy, int procs, std::size_t total) {
+  const auto slice = total / static_cast<std::size_t>(procs) / page * page;
+  int go[2];
+  int done[2];
+  if (::pipe(go) != 0) fail("pipe");
+  const Fd go_read{go[0]};
+  Fd go_write{go[1]};
+  if (::pipe(done) != 0) fail("pipe");
+  const Fd done_read{done[0]};
+  Fd done_write{done[1]};
+
+  std::vector<pid_t> pids;
+  for (int p = 0; p < procs; ++p) {
+    const pid_t pid = ::fork();
+    if (pid < 0) fail("fork");
+    if (pid == 0) {
+      int code = 0;
+      try {
+        go_write.reset();
+        const auto file = open_with(config.device, strategy);
+        char c;
+        if (::read(go_read.get(), &c, 1) != 0) throw std::runtime_error("start signal");
+        for (int r = 0; r < rounds; ++r) {
+          auto mapping = Mapping::map(file, slice, static_cast<std::uint64_t>(p) * slice);
+          for (std::size_t i = 0; i < slice; i += page) mapping.data()[i] = std::byte{1};
+        }
+        const auto end = now_ns();
+        if (::write(done_write.get(), &end, sizeof end) != sizeof end) fail("write");
+      } catch (const std::exception& e) {
+        std::fputs(("scaling child: " + std::string{e.what()} + "\n").c_str(), stderr);
+        code = 1;
+      }
+      ::_exit(code);
+    }
+    pids.push_back(pid);
+  }
+  done_write.reset();
+  // Let the children open their files and block on the start signal.
+  ::usleep(20'000);
+  const auto start = now_ns();
+  go_write.reset();  // EOF on go_read releases every child at once
+  std::int64_t last = start;
+  bool ok = true;
+  for (int p = 0; p < procs; ++p) {
+    std::int64_t end = 0;
+    if (::read(done_read.get(), &end, sizeof end) != sizeof end) ok = false;
+    last = std::max(last, end);
+  }
+  for (const auto pid : pids) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ok = ok && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  }
+  if (!ok) throw std::runtime_error("scaling: a child failed");
+  const auto pages = static_cast<double>(rounds) *
+                     static_cast<double>(slice * static_cast<std::size_t>(procs)) /
+                     static_cast<double>(page);
+  return pages / (static_cast<double>(last - start) / 1e9);
+}
+
+}  // namespace
+
+void scaling(Results& results, const Config& config) {
+  if (config.device.empty()) return;
+  const auto total = std::min(config.device_size, 4 * MiB);
+  for (const auto strategy : config.strategies) {
+    const auto name = strategy_name(strategy);
+    progress(fmt::format("scaling {} {}", config.backend, name));
+    std::vector<Variant> variants;
+    for (int procs = 1; procs <= config.max_procs; procs *= 2) {
+      variants.push_back(
+          {fmt::format("{}/{}p", name, procs), config.backend, [&config, strategy, procs, total] {
+             return std::vector<std::pair<std::string, double>>{
+                 {"pages/s", scaling_sample(config, strategy, procs, total)}};
+           }});
+    }
+    compare(results, {"scaling", "touch " + size_label(total), total, name + "/1p", true}, variants,
+            config.reps);
+  }
+  results.notes.push_back(
+      "scaling: informational only under TCG: vCPUs are host threads sharing a busy host, and "
+      "cross-CPU TLB shootdowns are emulated");
+}
+
+}  // namespace mmapdemo::bench
