@@ -179,7 +179,9 @@ static const struct vm_operations_struct mmapdemo_vm_ops = {
  * remap_pfn_range(): no remap_pfn_range() call may cover the whole VMA.
  * x86 PAT would then track the VMA as one reserved range and look up its
  * first page at munmap() and fork(), which warns once a resize has
- * unmapped that page.
+ * unmapped that page, and also in remap_pfn_range()'s own error path when
+ * the first page table cannot be allocated (the allocation-failure tests
+ * reach that).
  */
 static int mmapdemo_remap(const struct mmapdemo_mem *mem,
 			  struct vm_area_struct *vma)

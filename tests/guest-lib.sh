@@ -20,14 +20,6 @@ injected_re='mmapdemo: injecting allocation failures'
 bad_injected_re='BUG:|WARNING:|Oops|KASAN|KFENCE|UBSAN|kernel BUG|general protection|possible circular locking|possible recursive locking|INFO: task|kmemleak|refcount_t'
 # ... nor is kmemleak saying that its own bookkeeping allocation failed.
 injected_ok_re='kmemleak: Cannot allocate a scan area'
-# Kernel bugs outside mmapdemo that only injected allocation failures reach;
-# they are reported as notes there and still fail any other step.
-#  - x86 PAT on 6.1 (and later kernels before PAT tracking was reworked):
-#    when remap_pfn_range() over a whole VMA cannot allocate its first page
-#    table, its error path zaps the range while VM_PAT is still set, and
-#    untrack_pfn() WARNs because the VMA's first page is not mapped.
-known_injected_re='WARNING: CPU: [0-9]+ PID: [0-9]+ at arch/x86/mm/pat/memtype.c:[0-9]+ untrack_pfn'
-taint_warn=512
 # Loading our own module sets O (out-of-tree) and E (unsigned); nothing else may appear.
 taint_ok=$((4096 | 8192))
 kmemleak=/sys/kernel/debug/kmemleak
@@ -74,33 +66,19 @@ log_since() {
 kernel_ok() {
 	ok=0
 	log_since "$1" >"$guest_work/since"
-	re=$bad_re
-	allowed=$taint_ok
-	: >"$guest_work/known"
 	if grep -q "$injected_re" "$guest_work/since"; then
-		re=$bad_injected_re
-		grep -E "$known_injected_re" "$guest_work/since" >"$guest_work/known" || :
-	fi
-	if [ "$re" = "$bad_injected_re" ]; then
-		grep -E "$re" "$guest_work/since" | grep -vE "$known_injected_re|$injected_ok_re" \
+		grep -E "$bad_injected_re" "$guest_work/since" | grep -vE "$injected_ok_re" \
 			>"$guest_work/bad" || :
 	else
-		grep -E "$re" "$guest_work/since" >"$guest_work/bad" || :
+		grep -E "$bad_re" "$guest_work/since" >"$guest_work/bad" || :
 	fi
 	if [ -s "$guest_work/bad" ]; then
 		echo "  kernel log:"
 		indent <"$guest_work/bad"
 		ok=1
-	elif [ -s "$guest_work/known" ]; then
-		# The known bug's WARN taints the kernel; nothing else may.
-		allowed=$((allowed | taint_warn))
-	fi
-	if [ -s "$guest_work/known" ]; then
-		echo "  note: known kernel bug reached by fault injection (see tests/guest-lib.sh):"
-		indent <"$guest_work/known"
 	fi
 	taint=$(cat /proc/sys/kernel/tainted)
-	gained=$((taint & ~$2 & ~allowed))
+	gained=$((taint & ~$2 & ~taint_ok))
 	if [ "$gained" -ne 0 ]; then
 		echo "  kernel taint gained $gained (now $taint)"
 		ok=1
