@@ -310,13 +310,26 @@ int mmapdemo_buffer_resize(struct mmapdemo_buffer *buf, u64 size)
 	if (buf->mapping) {
 		if (mem->size < old->size)
 			unmap_mapping_range(buf->mapping, mem->size, 0, 1);
-		unmap_mapping_range(buf->mapping, 0, min(mem->size, old->size), 0);
+		/*
+		 * All of the file, not only what @old covers: a remap mapping
+		 * made while an earlier resize ran holds pages of older memory
+		 * over its whole length.
+		 */
+		unmap_mapping_range(buf->mapping, 0, 0, 0);
 	}
 	memcpy(mem->vaddr, old->vaddr, min(mem->size, old->size));
 	buf->mem = mem;
 	up_write(&buf->lock);
 	atomic64_inc(&buf->resizes);
 	trace_resize(old->size, mem->size, atomic_read(&buf->nr_vmas));
+	/*
+	 * fork() copies the entries of a PFN mapping from the parent, and a
+	 * copy made while the pass above ran can hold pages the parent no
+	 * longer maps. The child's VMA is linked by now: a second pass
+	 * catches it before @old can be freed, as truncate_pagecache() does.
+	 */
+	if (buf->mapping)
+		unmap_mapping_range(buf->mapping, 0, 0, 0);
 	mutex_unlock(&buf->resize_lock);
 
 	mmapdemo_mem_put(old);
