@@ -396,9 +396,7 @@ static int __init mmapdemo_init(void)
 		return PTR_ERR(mmapdemo_buf);
 	}
 
-	ret = mmapdemo_observe_init(mmapdemo_buf);
-	if (ret)
-		goto put_buffer;
+	mmapdemo_observe_init(mmapdemo_buf);
 	ret = misc_register(&mmapdemo_misc);
 	if (ret) {
 		pr_err("cannot register /dev/%s: %d\n", mmapdemo_misc.name, ret);
@@ -408,7 +406,6 @@ static int __init mmapdemo_init(void)
 
 exit_observe:
 	mmapdemo_observe_exit();
-put_buffer:
 	mmapdemo_buffer_put(mmapdemo_buf);
 	return ret;
 }

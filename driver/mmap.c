@@ -116,6 +116,24 @@ static void mmapdemo_vm_close(struct vm_area_struct *vma)
 	mmapdemo_buffer_put(buf);
 }
 
+/*
+ * A fork() copy starts with its parent's pid: vm_ops->open runs in the
+ * parent. The child's own faults correct it, with one store, not one per
+ * fault. Faults from other processes (get_user_pages() by a debugger, say)
+ * say nothing about the owner.
+ */
+static void mmapdemo_vma_note_pid(struct mmapdemo_vma *mv,
+				  struct vm_area_struct *vma)
+{
+	pid_t pid;
+
+	if (vma->vm_mm != current->mm)
+		return;
+	pid = task_tgid_nr(current);
+	if (READ_ONCE(mv->pid) != pid)
+		WRITE_ONCE(mv->pid, pid);
+}
+
 /**
  * mmapdemo_vm_fault() - map the page for one faulting offset
  * @vmf: the fault; @vmf->pgoff already includes the VMA's vm_pgoff
@@ -151,18 +169,20 @@ static vm_fault_t mmapdemo_vm_fault(struct vm_fault *vmf)
 	}
 	atomic64_inc(&buf->faults);
 	atomic64_inc(&mv->faults);
-	if (vmf->vma->vm_mm == current->mm)
-		WRITE_ONCE(mv->pid, task_tgid_nr(current));
+	mmapdemo_vma_note_pid(mv, vmf->vma);
 unlock:
 	up_read(&buf->lock);
 	/*
 	 * A remap VMA faults only after a resize has unmapped all of it, when
 	 * it was long linked: nothing maps the memory mmap() filled in any more.
-	 * vm_ops->open, which copies the pin, never runs during a fault.
+	 * vm_ops->open, which copies the pin, never runs during a fault. The
+	 * plain read keeps the atomic exchange off every later fault.
 	 */
-	pinned = xchg(&mv->pinned, NULL);
-	if (pinned)
-		mmapdemo_mem_put(pinned);
+	if (READ_ONCE(mv->pinned)) {
+		pinned = xchg(&mv->pinned, NULL);
+		if (pinned)
+			mmapdemo_mem_put(pinned);
+	}
 	trace_fault(vmf->pgoff, vmf->address, mv->strategy,
 		    ret == VM_FAULT_SIGBUS);
 	return ret;

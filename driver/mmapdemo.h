@@ -128,7 +128,7 @@ void mmapdemo_mem_put(struct mmapdemo_mem *mem);
 
 int mmapdemo_mmap(struct file *file, struct vm_area_struct *vma);
 
-int mmapdemo_observe_init(struct mmapdemo_buffer *buf);
+void mmapdemo_observe_init(struct mmapdemo_buffer *buf);
 void mmapdemo_observe_exit(void);
 extern const struct attribute_group *mmapdemo_groups[];
 

@@ -147,11 +147,9 @@ DEFINE_SHOW_ATTRIBUTE(mmapdemo_debug_mappings);
  * @buf: the buffer; it outlives mmapdemo_observe_exit()
  *
  * Call before the device is registered (which creates the sysfs group).
- * Without debugfs the driver works all the same.
- *
- * Return: 0.
+ * Nothing here can fail the driver: without debugfs it works all the same.
  */
-int mmapdemo_observe_init(struct mmapdemo_buffer *buf)
+void mmapdemo_observe_init(struct mmapdemo_buffer *buf)
 {
 	mmapdemo_observed = buf;
 	mmapdemo_debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
@@ -159,7 +157,6 @@ int mmapdemo_observe_init(struct mmapdemo_buffer *buf)
 			    &mmapdemo_debug_refs_fops);
 	debugfs_create_file("mappings", 0400, mmapdemo_debugfs, NULL,
 			    &mmapdemo_debug_mappings_fops);
-	return 0;
 }
 
 /**

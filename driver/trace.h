@@ -13,6 +13,8 @@
 #include <linux/mm_types.h>
 #include <linux/tracepoint.h>
 
+#include "uapi/mmapdemo.h"
+
 TRACE_EVENT(mmap,
 	    TP_PROTO(pid_t pid, unsigned long start, unsigned long length,
 		     unsigned long pgoff, int strategy),
@@ -31,7 +33,8 @@ TRACE_EVENT(mmap,
 		      __entry->pid, __entry->start, __entry->length,
 		      __entry->pgoff,
 		      __print_symbolic(__entry->strategy,
-				       { 0, "remap" }, { 1, "fault" }))
+				       { MMAPDEMO_STRATEGY_REMAP, "remap" },
+				       { MMAPDEMO_STRATEGY_FAULT, "fault" }))
 );
 
 TRACE_EVENT(fault,
@@ -49,7 +52,8 @@ TRACE_EVENT(fault,
 	    TP_printk("pgoff=%lu address=0x%lx strategy=%s result=%s",
 		      __entry->pgoff, __entry->address,
 		      __print_symbolic(__entry->strategy,
-				       { 0, "remap" }, { 1, "fault" }),
+				       { MMAPDEMO_STRATEGY_REMAP, "remap" },
+				       { MMAPDEMO_STRATEGY_FAULT, "fault" }),
 		      __entry->sigbus ? "sigbus" : "mapped")
 );
 
