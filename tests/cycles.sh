@@ -23,13 +23,7 @@ work=$guest_work
 
 ko=${MMAPDEMO_KO:?MMAPDEMO_KO is not set}
 backends=${MMAPDEMO_BACKENDS:-kmalloc vmalloc}
-total=${MMAPDEMO_CYCLES:-1000}
-case $total in
-'' | *[!0-9]* | 0)
-	echo "MMAPDEMO_CYCLES must be a positive number" >&2
-	exit 2
-	;;
-esac
+total=$(positive MMAPDEMO_CYCLES "${MMAPDEMO_CYCLES:-1000}") || exit 2
 
 # Tolerances, in KiB. A per-cycle leak of one page shows as 4 MB over 1000
 # cycles; smaller leaks are kmemleak's job. The margins absorb per-CPU

@@ -86,6 +86,18 @@ kernel_ok() {
 	return $ok
 }
 
+# positive NAME VALUE: VALUE, or exit 2 saying that NAME must be a
+# positive number.
+positive() {
+	case $2 in
+	'' | *[!0-9]* | 0)
+		echo "${0##*/}: $1 must be a positive number, not '$2'" >&2
+		exit 2
+		;;
+	esac
+	echo "$2"
+}
+
 # report VERDICT NAME CENTISECONDS
 report() {
 	line="$1 $2 ($(secs "$3")s)"
@@ -98,6 +110,26 @@ report() {
 	FAIL) nfail=$((nfail + 1)) ;;
 	SKIP) nskip=$((nskip + 1)) ;;
 	esac
+}
+
+# run_step NAME COMMAND...: run one step, check the kernel after it and
+# report PASS or FAIL. The command's output is left in $guest_work/out,
+# what the kernel check found in $guest_work/kernel. Returns 1 on FAIL.
+run_step() {
+	step_name=$1
+	shift
+	mark "$step_name"
+	step_taint=$(cat /proc/sys/kernel/tainted)
+	step_t0=$(now_cs)
+	step_status=0
+	"$@" >"$guest_work/out" 2>&1 || step_status=1
+	kernel_ok "$step_name" "$step_taint" >"$guest_work/kernel" || step_status=1
+	if [ $step_status -eq 0 ]; then
+		report PASS "$step_name" $(($(now_cs) - step_t0))
+	else
+		report FAIL "$step_name" $(($(now_cs) - step_t0))
+	fi
+	return $step_status
 }
 
 loaded() {

@@ -36,16 +36,10 @@ want_backend=vmalloc
 check() {
 	name=$1
 	shift
-	mark "install/$name"
-	taint0=$(cat /proc/sys/kernel/tainted)
-	t0=$(now_cs)
-	verdict=PASS
-	"$@" >"$work/out" 2>&1 || verdict=FAIL
-	kernel_ok "install/$name" "$taint0" >>"$work/out" || verdict=FAIL
-	report $verdict "install/$name" $(($(now_cs) - t0))
-	if [ $verdict = FAIL ]; then
+	run_step "install/$name" "$@" || {
 		indent <"$work/out"
-	fi
+		cat "$work/kernel"
+	}
 }
 
 [ "$(uname -r)" = "$kver" ] || echo "note: running $(uname -r), installed for $kver"

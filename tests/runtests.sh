@@ -44,18 +44,13 @@ MMAPDEMO_KO=${MMAPDEMO_KO:-}
 	exit 2
 }
 export MMAPDEMO_KO
-backends=${MMAPDEMO_BACKENDS:-kmalloc vmalloc}
-tmo=${MMAPDEMO_TEST_TIMEOUT:-120}
-case $tmo in
-'' | *[!0-9]* | 0)
-	echo "$prog: MMAPDEMO_TEST_TIMEOUT must be a positive number of seconds" >&2
-	exit 2
-	;;
-esac
 
 # shellcheck source=tests/guest-lib.sh
 . "${MMAPDEMO_GUEST_LIB:-/bin/guest-lib.sh}"
 work=$guest_work
+
+backends=${MMAPDEMO_BACKENDS:-kmalloc vmalloc}
+tmo=$(positive MMAPDEMO_TEST_TIMEOUT "${MMAPDEMO_TEST_TIMEOUT:-120}") || exit 2
 
 load() {
 	insmod "$MMAPDEMO_KO" "backend=$1" >"$work/insmod" 2>&1

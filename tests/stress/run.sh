@@ -24,35 +24,18 @@ work=$guest_work
 
 ko=${MMAPDEMO_KO:?MMAPDEMO_KO is not set}
 backends=${MMAPDEMO_BACKENDS:-kmalloc vmalloc}
-seconds=${MMAPDEMO_STRESS_SECONDS:-60}
-processes=${MMAPDEMO_STRESS_PROCESSES:-4}
-ng_seconds=${MMAPDEMO_STRESSNG_SECONDS:-30}
-for n in "$seconds" "$processes" "$ng_seconds"; do
-	case $n in
-	'' | *[!0-9]* | 0)
-		echo "stress: '$n' is not a positive number" >&2
-		exit 2
-		;;
-	esac
-done
+seconds=$(positive MMAPDEMO_STRESS_SECONDS "${MMAPDEMO_STRESS_SECONDS:-60}") || exit 2
+processes=$(positive MMAPDEMO_STRESS_PROCESSES "${MMAPDEMO_STRESS_PROCESSES:-4}") || exit 2
+ng_seconds=$(positive MMAPDEMO_STRESSNG_SECONDS "${MMAPDEMO_STRESSNG_SECONDS:-30}") || exit 2
 
-# step NAME COMMAND...: one result line, output shown on failure (and the
-# last lines, the summary, always).
+# step NAME COMMAND...: one result line; the output on failure, else its
+# first line and its last two (the seed and the summary).
 step() {
-	name=$1
-	shift
-	mark "$name"
-	taint0=$(cat /proc/sys/kernel/tainted)
-	t0=$(now_cs)
-	verdict=PASS
-	"$@" >"$work/out" 2>&1 || verdict=FAIL
-	kernel_ok "$name" "$taint0" >"$work/kernel" || verdict=FAIL
-	report $verdict "$name" $(($(now_cs) - t0))
-	if [ $verdict = FAIL ]; then
+	if run_step "$@"; then
+		{ head -n 1 "$work/out"; tail -n 2 "$work/out"; } | indent
+	else
 		tail -n 100 "$work/out" | indent
 		cat "$work/kernel"
-	else
-		{ head -n 1 "$work/out"; tail -n 2 "$work/out"; } | indent
 	fi
 }
 
