@@ -15,8 +15,10 @@
 # MMAPDEMO_BENCH_ACCEL (recorded in the results; default tcg).
 set -u
 
+# shellcheck source=tests/guest-lib.sh
+. "${MMAPDEMO_GUEST_LIB:-/bin/guest-lib.sh}"
+
 ko=/lib/mmapdemo.ko
-results_port=/dev/ttyS1
 reps=${MMAPDEMO_BENCH_REPS:-10}
 parts=${MMAPDEMO_BENCH_PARTS:-all}
 backends=${MMAPDEMO_BENCH_BACKENDS:-kmalloc vmalloc}
@@ -47,11 +49,11 @@ for b in $backends; do
 		status=1
 		continue
 	fi
-	n=0
-	while [ ! -c /dev/mmapdemo ] && [ $n -lt 20 ]; do
-		sleep 0.1
-		n=$((n + 1))
-	done
+	wait_dev || {
+		echo "bench: /dev/mmapdemo did not appear (backend $b)"
+		status=1
+		continue
+	}
 	out=/tmp/bench-$b.json
 	if /bin/mmapdemo-bench --accel "${MMAPDEMO_BENCH_ACCEL:-tcg}" --label "$b" --reps "$reps" --parts "$parts" \
 		--json "$out"; then

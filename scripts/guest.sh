@@ -17,6 +17,8 @@
 #                    (tests/install.sh)
 #           cycles   insmod/rmmod cycles with memory accounting (tests/cycles.sh)
 #           stress   mmapdemo-stress and stress-ng (tests/stress/run.sh)
+#           bench    mmapdemo-bench on both backends (scripts/guest-bench.sh;
+#                    scripts/bench.sh runs it and reads its results)
 # Environment (all optional):
 #   BUILD                  build directory (default <repo>/build)
 #   MMAPDEMO_BACKENDS      backends the job covers (default: both)
@@ -27,6 +29,7 @@
 #   MMAPDEMO_STRESS_SECONDS    mmapdemo-stress seconds per backend (stress;
 #                              default 60, 300 on the debug kernel)
 #   MMAPDEMO_STRESS_PROCESSES, MMAPDEMO_STRESS_SEED, MMAPDEMO_STRESSNG_SECONDS
+#   MMAPDEMO_BENCH_REPS, MMAPDEMO_BENCH_PARTS, MMAPDEMO_BENCH_BACKENDS (bench)
 #   MMAPDEMO_VM_TIMEOUT    wall-clock limit of the guest in seconds (default
 #                          900, 5400 on the debug kernel, longer for long stress)
 #   MMAPDEMO_VM_APPEND     extra kernel command line arguments
@@ -40,7 +43,7 @@ root=$(cd "$here/.." && pwd)
 
 usage() {
 	echo "usage: $prog SERIES JOB   (SERIES: 6.1, 6.12 or debug;" \
-		"JOB: test, demo, install, cycles or stress)" >&2
+		"JOB: test, demo, install, cycles, stress or bench)" >&2
 	exit 2
 }
 
@@ -53,7 +56,7 @@ die() {
 series=$1
 job=$2
 case $series in 6.1 | 6.12 | debug) ;; *) usage ;; esac
-case $job in test | demo | install | cycles | stress) ;; *) usage ;; esac
+case $job in test | demo | install | cycles | stress | bench) ;; *) usage ;; esac
 
 build=${BUILD:-$root/build}
 [[ $build == /* ]] || build=$root/$build
@@ -77,23 +80,25 @@ make -C "$root" module KVER="$KVER" KDIR="$KDIR" BUILD="$build"
 ko=$build/kmod/$KVER/mmapdemo.ko
 [[ -f $ko ]] || die "make module did not produce $ko"
 
-tests_bin=$build/userspace/tests/mmapdemo-tests
-cli=$build/userspace/userspace/mmapdemo
-for f in "$tests_bin" "$cli"; do
-	[[ -x $f ]] || die "$f not found; run 'make userspace' first"
-	# The guest has no C library: a dynamically linked binary cannot start there.
-	if readelf -l "$f" 2>/dev/null | grep -q 'program interpreter'; then
-		die "$f is dynamically linked; the guest needs static binaries ('make userspace' builds them)"
-	fi
-done
-
-stress_bin=$build/userspace/tests/stress/mmapdemo-stress
 files=(
 	"/lib/mmapdemo.ko=$ko"
-	"/bin/mmapdemo-tests=$tests_bin"
-	"/bin/mmapdemo=$cli"
 	"/bin/guest-lib.sh=$root/tests/guest-lib.sh"
 )
+
+# program DEST SRC: one of our programs into the guest, which has no C
+# library: it must exist and be statically linked.
+program() {
+	[[ -x $2 ]] || die "$2 not found; run 'make userspace' first"
+	if readelf -l "$2" 2>/dev/null | grep -q 'program interpreter'; then
+		die "$2 is dynamically linked; the guest needs static binaries ('make userspace' builds them)"
+	fi
+	files+=("$1=$2")
+}
+
+# Every job but bench uses the command (the CLI tests run it too).
+if [[ $job != bench ]]; then
+	program /bin/mmapdemo "$build/userspace/userspace/mmapdemo"
+fi
 
 vmdir=$build/vm/$KVER
 mkdir -p "$vmdir"
@@ -103,6 +108,7 @@ test)
 	if [[ $series == debug ]]; then
 		export MMAPDEMO_TEST_TIMEOUT=${MMAPDEMO_TEST_TIMEOUT:-600}
 	fi
+	program /bin/mmapdemo-tests "$build/userspace/tests/mmapdemo-tests"
 	files+=("/bin/runtests.sh=$root/tests/runtests.sh")
 	run=(/bin/runtests.sh /bin/mmapdemo-tests)
 	;;
@@ -140,11 +146,16 @@ stress)
 	if [[ $series == debug ]]; then
 		export MMAPDEMO_STRESS_SECONDS=${MMAPDEMO_STRESS_SECONDS:-300}
 	fi
-	[[ -x $stress_bin ]] || die "$stress_bin not found; run 'make userspace' first"
+	program /bin/mmapdemo-stress "$build/userspace/tests/stress/mmapdemo-stress"
+	# Debian's stress-ng is dynamic: build-initramfs.sh brings its libraries.
 	stress_ng=$(command -v stress-ng) || die "stress-ng not found; run scripts/install-deps.sh"
-	files+=("/bin/mmapdemo-stress=$stress_bin" "/bin/stress-ng=$stress_ng"
-		"/bin/stress-run.sh=$root/tests/stress/run.sh")
+	files+=("/bin/stress-ng=$stress_ng" "/bin/stress-run.sh=$root/tests/stress/run.sh")
 	run=(/bin/stress-run.sh)
+	;;
+bench)
+	program /bin/mmapdemo-bench "$build/userspace/userspace/bench/mmapdemo-bench"
+	files+=("/bin/guest-bench.sh=$here/guest-bench.sh")
+	run=(/bin/guest-bench.sh)
 	;;
 esac
 
@@ -160,7 +171,8 @@ jobfile=$vmdir/job-$job.sh
 	# Host settings for the guest's scripts travel into the guest here.
 	for var in MMAPDEMO_BACKENDS MMAPDEMO_TEST_TIMEOUT MMAPDEMO_TEST_FILTER MMAPDEMO_CYCLES \
 		MMAPDEMO_STRESS_SECONDS MMAPDEMO_STRESS_PROCESSES MMAPDEMO_STRESS_SEED \
-		MMAPDEMO_STRESSNG_SECONDS; do
+		MMAPDEMO_STRESSNG_SECONDS MMAPDEMO_BENCH_REPS MMAPDEMO_BENCH_PARTS \
+		MMAPDEMO_BENCH_BACKENDS; do
 		if [[ -n ${!var:-} ]]; then
 			printf "%s='%s'\nexport %s\n" "$var" "${!var//\'/}" "$var"
 		fi
@@ -189,7 +201,10 @@ if [[ $series == debug ]]; then
 	# Both checks are built in but stay off unless asked for at boot.
 	append="debug_pagealloc=on page_table_check=on${append:+ $append}"
 	vm_timeout=$((vm_timeout + 4500))
-	# KASAN's shadow and kmemleak's metadata need room beside the tests.
+fi
+# KASAN's shadow and kmemleak's metadata need room beside the tests; the
+# benchmarks map a 256 MiB buffer next to anonymous and memfd copies.
+if [[ $series == debug || $job == bench ]]; then
 	vm_args+=(--mem 2048)
 fi
 vm_args+=(--kernel "$kernel" --initrd "$vmdir/initramfs-$job.gz" --outdir "$outdir"
