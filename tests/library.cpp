@@ -52,6 +52,8 @@ TEST_CASE("library: operations on a closed or empty Device fail with EBADF", "[l
   CHECK(ec == std::errc::bad_file_descriptor);
   device.set_strategy(Strategy::fault, ec);
   CHECK(ec == std::errc::bad_file_descriptor);
+  device.resize(8192, ec);
+  CHECK(ec == std::errc::bad_file_descriptor);
   std::vector<std::byte> buffer(16);
   CHECK(device.pread(buffer, 0, ec) == 0);
   CHECK(ec == std::errc::bad_file_descriptor);
@@ -88,6 +90,14 @@ TEST_CASE("library: ioctls on another device fail with ENOTTY naming the call", 
         "device");
   CHECK(std::string{thrown_by([&] { writable.set_strategy(static_cast<Strategy>(7)); }).what()} ==
         "ioctl MMAPDEMO_IOC_SET_STRATEGY /dev/null (strategy 7): Inappropriate ioctl for device");
+
+  const auto resize_error = thrown_by([&] { device.resize(8192); });
+  CHECK(resize_error.code() == std::errc::inappropriate_io_control_operation);
+  CHECK(std::string{resize_error.what()} ==
+        "ioctl MMAPDEMO_IOC_RESIZE /dev/null (size 8192): Inappropriate ioctl for device");
+  std::error_code ec;
+  device.resize(8192, ec);
+  CHECK(ec == std::errc::inappropriate_io_control_operation);
 }
 
 TEST_CASE("library: mmap errors name the path the offset and the length", "[library]") {

@@ -181,7 +181,9 @@ void note(const std::string& what, const Sweep& s) {
 
 std::error_code call(long result) { return sys_error(result); }
 
-std::string unload_if_loaded(std::error_code ec) {
+// After an insmod attempt: a failed one must leave no module and no node
+// behind; a successful one is undone for the next round.
+std::string after_insmod(std::error_code ec) {
   if (ec) {
     if (std::filesystem::exists("/sys/module/mmapdemo")) return "module loaded after a failure";
     if (std::filesystem::exists(default_path)) return "device node left after a failure";
@@ -216,7 +218,7 @@ TEST_CASE("nomem: insmod fails with ENOMEM at every allocation of init and leave
   const auto [refused, loader_share] = fail.count(load(params + " size=0"));
   REQUIRE(refused == std::errc::invalid_argument);
 
-  const auto result = sweep(fail, loader_share + 1, load(params), unload_if_loaded);
+  const auto result = sweep(fail, loader_share + 1, load(params), after_insmod);
   note("insmod " + params + " (after the loader's " + std::to_string(loader_share) + ")", result);
   CHECK(result.wrong == std::vector<std::string>{});
   CHECK(result.final_result == no_error);

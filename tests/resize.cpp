@@ -24,6 +24,7 @@
 
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
+#include <catch2/generators/catch_generators_range.hpp>
 
 #include "support.hpp"
 
@@ -37,6 +38,13 @@ const std::string path{default_path};
 struct Kind {
   Strategy strategy;
   Sharing sharing;
+};
+
+// Every way a mapping can be made: remap is shared only.
+const std::vector<Kind> every_kind{
+    {Strategy::remap, Sharing::shared},
+    {Strategy::fault, Sharing::shared},
+    {Strategy::fault, Sharing::private_copy},
 };
 
 std::string describe(const Kind& kind) {
@@ -99,9 +107,7 @@ TEST_CASE("resize: the moved buffer keeps every byte whatever the backend", "[re
 // In a second process with its own file and mapping: "every process".
 TEST_CASE("resize: shrinking makes every mapping raise SIGBUS past the new end", "[resize]") {
   require_device();
-  const auto kind =
-      GENERATE(Kind{Strategy::remap, Sharing::shared}, Kind{Strategy::fault, Sharing::shared},
-               Kind{Strategy::fault, Sharing::private_copy});
+  const auto kind = GENERATE(from_range(every_kind));
   CAPTURE(describe(kind));
   const RestoreSize restore;
   const auto page = page_size();
@@ -174,9 +180,7 @@ TEST_CASE("resize: a mapping made through another device node raises SIGBUS too"
 
 TEST_CASE("resize: after a shrink and a grow the mapping works again with zeroes", "[resize]") {
   require_device();
-  const auto kind =
-      GENERATE(Kind{Strategy::remap, Sharing::shared}, Kind{Strategy::fault, Sharing::shared},
-               Kind{Strategy::fault, Sharing::private_copy});
+  const auto kind = GENERATE(from_range(every_kind));
   CAPTURE(describe(kind));
   const RestoreSize restore;
   const auto page = page_size();
