@@ -19,6 +19,12 @@
  * The vmalloc backend is virtually contiguous only, and as large as memory
  * allows.
  *
+ * The chunked backend is as large as memory allows too, but built from
+ * physically contiguous chunks of MMAPDEMO_CHUNK_SIZE (2 MiB on x86-64, the
+ * size one PMD entry maps), each from alloc_pages_exact() and so aligned to
+ * its size, joined into one kernel address range with vmap(). The huge
+ * strategy maps each whole chunk with one entry.
+ *
  * Both are zeroed at allocation: the buffer is handed to user space, and
  * stale kernel data must never be.
  *
@@ -91,6 +97,49 @@ static void mmapdemo_kmalloc_free(struct mmapdemo_mem *mem)
 	free_pages_exact(mem->vaddr, mem->size);
 }
 
+/*
+ * Frees the chunks that hold pages [0, @end). Chunk i starts at page
+ * i * MMAPDEMO_CHUNK_PAGES; only the last one may be shorter.
+ */
+static void mmapdemo_chunked_free_chunks(struct mmapdemo_mem *mem, pgoff_t end)
+{
+	pgoff_t i, n;
+
+	for (i = 0; i < end; i += n) {
+		n = min_t(pgoff_t, end - i, MMAPDEMO_CHUNK_PAGES);
+		free_pages_exact(page_address(mem->pages[i]), n << PAGE_SHIFT);
+	}
+}
+
+static int mmapdemo_chunked_alloc(struct mmapdemo_mem *mem)
+{
+	pgoff_t i, j, n;
+	void *chunk;
+
+	for (i = 0; i < mem->npages; i += n) {
+		n = min_t(pgoff_t, mem->npages - i, MMAPDEMO_CHUNK_PAGES);
+		chunk = alloc_pages_exact(n << PAGE_SHIFT, MMAPDEMO_GFP);
+		if (!chunk)
+			goto free_chunks;
+		for (j = 0; j < n; j++)
+			mem->pages[i + j] = virt_to_page(chunk + (j << PAGE_SHIFT));
+	}
+	mem->vaddr = vmap(mem->pages, mem->npages, VM_MAP, PAGE_KERNEL);
+	if (!mem->vaddr)
+		goto free_chunks;
+	return 0;
+
+free_chunks:
+	mmapdemo_chunked_free_chunks(mem, i);
+	return -ENOMEM;
+}
+
+static void mmapdemo_chunked_free(struct mmapdemo_mem *mem)
+{
+	vunmap(mem->vaddr);
+	mmapdemo_chunked_free_chunks(mem, mem->npages);
+}
+
 static int mmapdemo_vmalloc_alloc(struct mmapdemo_mem *mem)
 {
 	pgoff_t i;
@@ -131,10 +180,17 @@ static struct mmapdemo_mem *mmapdemo_mem_create(enum mmapdemo_backend backend,
 		goto free_mem;
 	}
 
-	if (backend == MMAPDEMO_BACKEND_KMALLOC)
+	switch (backend) {
+	case MMAPDEMO_BACKEND_KMALLOC:
 		ret = mmapdemo_kmalloc_alloc(mem);
-	else
+		break;
+	case MMAPDEMO_BACKEND_CHUNKED:
+		ret = mmapdemo_chunked_alloc(mem);
+		break;
+	default:
 		ret = mmapdemo_vmalloc_alloc(mem);
+		break;
+	}
 	if (ret)
 		goto free_pages_array;
 	return mem;
@@ -150,10 +206,17 @@ static void mmapdemo_mem_release(struct kref *ref)
 {
 	struct mmapdemo_mem *mem = container_of(ref, struct mmapdemo_mem, ref);
 
-	if (mem->backend == MMAPDEMO_BACKEND_KMALLOC)
+	switch (mem->backend) {
+	case MMAPDEMO_BACKEND_KMALLOC:
 		mmapdemo_kmalloc_free(mem);
-	else
+		break;
+	case MMAPDEMO_BACKEND_CHUNKED:
+		mmapdemo_chunked_free(mem);
+		break;
+	default:
 		vfree(mem->vaddr);
+		break;
+	}
 	kvfree(mem->pages);
 	kfree(mem);
 }

@@ -27,4 +27,14 @@ static inline void vm_flags_mod(struct vm_area_struct *vma,
 #define MAX_PAGE_ORDER MAX_ORDER
 #endif
 
+/*
+ * 6.12 maps page frames with PMD entries on x86-64 (pmd_special) and asks
+ * a VM_PFNMAP mapping's ->huge_fault for them. Before, the core called
+ * ->huge_fault only for DAX: a VM_PFNMAP or VM_MIXEDMAP mapping never got
+ * past the THP checks, and ->huge_fault took an enum page_entry_size.
+ */
+#ifdef CONFIG_ARCH_SUPPORTS_PMD_PFNMAP
+#define MMAPDEMO_HAVE_PMD_PFNMAP 1
+#endif
+
 #endif /* MMAPDEMO_COMPAT_H */

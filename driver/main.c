@@ -13,8 +13,10 @@
  *
  * Module parameters:
  *	size=BYTES			buffer size, rounded up to pages (1 MiB)
- *	backend=kmalloc|vmalloc		physically or virtually contiguous
- *	strategy=remap|fault		how a new open file maps by default
+ *	backend=kmalloc|vmalloc|chunked	physically contiguous, virtually
+ *					contiguous, or in 2 MiB chunks
+ *	strategy=remap|fault|faultaround|prefault|huge
+ *					how a new open file maps by default
  *
  * The buffer is a file for read(), write() and lseek(): reads end at its
  * size, writes past it fail with ENOSPC. ioctl(MMAPDEMO_IOC_RESIZE) changes
@@ -48,11 +50,15 @@
 const char * const mmapdemo_backend_names[] = {
 	[MMAPDEMO_BACKEND_KMALLOC] = "kmalloc",
 	[MMAPDEMO_BACKEND_VMALLOC] = "vmalloc",
+	[MMAPDEMO_BACKEND_CHUNKED] = "chunked",
 };
 
 const char * const mmapdemo_strategy_names[] = {
 	[MMAPDEMO_STRATEGY_REMAP] = "remap",
 	[MMAPDEMO_STRATEGY_FAULT] = "fault",
+	[MMAPDEMO_STRATEGY_FAULTAROUND] = "faultaround",
+	[MMAPDEMO_STRATEGY_PREFAULT] = "prefault",
+	[MMAPDEMO_STRATEGY_HUGE] = "huge",
 };
 
 static unsigned long mmapdemo_size = SZ_1M;
@@ -61,11 +67,11 @@ MODULE_PARM_DESC(size, "Buffer size in bytes, rounded up to whole pages (default
 
 static char *mmapdemo_backend_param = "kmalloc";
 module_param_named(backend, mmapdemo_backend_param, charp, 0444);
-MODULE_PARM_DESC(backend, "Buffer memory: kmalloc (physically contiguous, default) or vmalloc");
+MODULE_PARM_DESC(backend, "Buffer memory: kmalloc (physically contiguous, default), vmalloc, or chunked (2 MiB physically contiguous chunks)");
 
 static char *mmapdemo_strategy_param = "remap";
 module_param_named(strategy, mmapdemo_strategy_param, charp, 0444);
-MODULE_PARM_DESC(strategy, "Default mmap strategy of a new open file: remap (default) or fault");
+MODULE_PARM_DESC(strategy, "Default mmap strategy of a new open file: remap (default), fault, faultaround, prefault or huge");
 
 static struct mmapdemo_buffer *mmapdemo_buf;
 enum mmapdemo_strategy mmapdemo_default_strategy;
@@ -329,6 +335,12 @@ static const struct file_operations mmapdemo_fops = {
 	.unlocked_ioctl = mmapdemo_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.mmap = mmapdemo_mmap,
+	/*
+	 * Mappings of 2 MiB and more start on a 2 MiB boundary (relative to
+	 * their offset), as on filesystems with huge pages: the huge strategy
+	 * needs that, and the others do not mind.
+	 */
+	.get_unmapped_area = thp_get_unmapped_area,
 };
 
 static struct miscdevice mmapdemo_misc = {
@@ -355,7 +367,7 @@ static int mmapdemo_parse_params(enum mmapdemo_backend *backend, size_t *size)
 
 	ret = sysfs_match_string(mmapdemo_backend_names, mmapdemo_backend_param);
 	if (ret < 0) {
-		pr_err("backend=%s: must be kmalloc or vmalloc\n",
+		pr_err("backend=%s: must be kmalloc, vmalloc or chunked\n",
 		       mmapdemo_backend_param);
 		return -EINVAL;
 	}
@@ -363,7 +375,7 @@ static int mmapdemo_parse_params(enum mmapdemo_backend *backend, size_t *size)
 
 	ret = sysfs_match_string(mmapdemo_strategy_names, mmapdemo_strategy_param);
 	if (ret < 0) {
-		pr_err("strategy=%s: must be remap or fault\n",
+		pr_err("strategy=%s: must be remap, fault, faultaround, prefault or huge\n",
 		       mmapdemo_strategy_param);
 		return -EINVAL;
 	}

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * mmap() of /dev/mmapdemo: one policy, two ways to fill the page tables.
+ * mmap() of /dev/mmapdemo: one policy, five ways to fill the page tables.
  *
  * The policy (mmapdemo_check_mapping()) is the same for every strategy and
  * looks only at the request, not at the VMA, so a future mmap_prepare()
@@ -9,22 +9,38 @@
  *    compared in pages without ever adding pgoff and count;
  *  - PROT_EXEC is refused (EPERM), and VM_MAYEXEC is cleared so that a
  *    later mprotect(PROT_EXEC) fails too;
- *  - MAP_PRIVATE needs copy-on-write, which only the page-based fault
- *    strategy gives; remap refuses it (EINVAL).
+ *  - MAP_PRIVATE needs copy-on-write, which only the page-based strategies
+ *    give; the PFN-based ones refuse it (EINVAL).
  * Every mapping gets VM_DONTEXPAND (mremap cannot grow it past the buffer)
  * and VM_DONTDUMP (a core dump does not copy the device).
  *
- * remap: every entry is filled at mmap() time, with remap_pfn_range() for
- * each physically contiguous run: one call for the kmalloc backend, up to
- * one per page for vmalloc. The mapping is VM_PFNMAP: no struct page
- * refcounting, and no get_user_pages() on it. Its .fault refills, with
- * vmf_insert_pfn(), what a resize has unmapped.
+ * PFN-based strategies map page frames, not struct pages (VM_PFNMAP): no
+ * page refcounting, and no get_user_pages() on the mapping. Their .access
+ * lets ptrace() and /proc/<pid>/mem reach the buffer all the same.
+ *  - remap: every entry at mmap() time, with remap_pfn_range() for each
+ *    physically contiguous run: one call for the kmalloc backend, up to one
+ *    per page for vmalloc. Its .fault refills, with vmf_insert_pfn(), what
+ *    a resize has unmapped.
+ *  - huge: nothing at mmap() time; .huge_fault maps a whole 2 MiB chunk of
+ *    physically contiguous, aligned memory with one PMD entry, and .fault
+ *    one page where that cannot be done (unaligned address or memory, the
+ *    end of the buffer, a kernel before 6.12).
  *
- * fault: nothing is mapped at mmap() time; .fault hands the page for each
- * offset to the core mm on first access. The mapping is an ordinary
- * page-based one, so copy-on-write of MAP_PRIVATE works.
+ * Page-based strategies hand struct pages to the core mm (VM_MIXEDMAP where
+ * the driver inserts them itself): MAP_PRIVATE is copy-on-write, and
+ * get_user_pages() works, so do process_vm_readv(), vmsplice(), O_DIRECT
+ * and MADV_POPULATE_*.
+ *  - fault: nothing at mmap() time; .fault returns the page for each offset
+ *    on first access.
+ *  - faultaround: .fault plus .map_pages, which the core calls on a read
+ *    fault to map up to fault_around_bytes around it in one go. With
+ *    .map_pages set, 6.12 also serves the faults under the per-VMA lock
+ *    rather than retrying them under mmap_lock.
+ *  - prefault: every page at mmap() time with vm_insert_pages(), which
+ *    takes each page table lock once per batch; .fault refills after a
+ *    resize.
  *
- * Both faults look up the page under the buffer's lock, so a fault never
+ * Every fault looks up the memory under the buffer's lock, so a fault never
  * maps a page past the current end (SIGBUS) nor memory a resize has
  * replaced. Every VMA, including the copies fork() and VMA splits make,
  * holds a reference to the buffer, taken in mmap() or vm_ops->open and
@@ -33,12 +49,19 @@
 
 #include <linux/mm.h>
 #include <linux/pagemap.h>
+#include <linux/pfn_t.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 
 #include "compat.h"
 #include "mmapdemo.h"
 #include "trace.h"
+
+static bool mmapdemo_maps_pfns(enum mmapdemo_strategy strategy)
+{
+	return strategy == MMAPDEMO_STRATEGY_REMAP ||
+	       strategy == MMAPDEMO_STRATEGY_HUGE;
+}
 
 /**
  * mmapdemo_check_mapping() - the mapping policy shared by all strategies
@@ -63,7 +86,7 @@ static int mmapdemo_check_mapping(const struct mmapdemo_mem *mem,
 	 * VM_MAYSHARE, not VM_SHARED: the mm drops VM_SHARED from a
 	 * MAP_SHARED mapping of a file opened read-only.
 	 */
-	if (!(vm_flags & VM_MAYSHARE) && strategy == MMAPDEMO_STRATEGY_REMAP)
+	if (!(vm_flags & VM_MAYSHARE) && mmapdemo_maps_pfns(strategy))
 		return -EINVAL;
 	return 0;
 }
@@ -134,14 +157,40 @@ static void mmapdemo_vma_note_pid(struct mmapdemo_vma *mv,
 		WRITE_ONCE(mv->pid, pid);
 }
 
+static void mmapdemo_count_fault(struct mmapdemo_vma *mv,
+				 struct vm_area_struct *vma)
+{
+	atomic64_inc(&mv->buf->faults);
+	atomic64_inc(&mv->faults);
+	mmapdemo_vma_note_pid(mv, vma);
+}
+
+/*
+ * A remap VMA faults only after a resize has unmapped all of it, when it
+ * was long linked: nothing maps the memory mmap() filled in any more.
+ * vm_ops->open, which copies the pin, never runs during a fault. The plain
+ * read keeps the atomic exchange off every later fault.
+ */
+static void mmapdemo_vma_unpin(struct mmapdemo_vma *mv)
+{
+	struct mmapdemo_mem *pinned;
+
+	if (READ_ONCE(mv->pinned)) {
+		pinned = xchg(&mv->pinned, NULL);
+		if (pinned)
+			mmapdemo_mem_put(pinned);
+	}
+}
+
 /**
  * mmapdemo_vm_fault() - map the page for one faulting offset
  * @vmf: the fault; @vmf->pgoff already includes the VMA's vm_pgoff
  *
- * remap: inserts the page frame itself (VM_FAULT_NOPAGE). fault: returns
- * the page referenced and locked (VM_FAULT_LOCKED); it stays locked until
- * the core mm has mapped it, and a resize waits for that lock before it
- * unmaps, so a page found here before a resize never stays mapped after it.
+ * PFN-based strategies: inserts the page frame itself (VM_FAULT_NOPAGE).
+ * Page-based ones: returns the page referenced and locked
+ * (VM_FAULT_LOCKED); it stays locked until the core mm has mapped it, and a
+ * resize waits for that lock before it unmaps, so a page found here before
+ * a resize never stays mapped after it.
  *
  * Return: as above, or VM_FAULT_SIGBUS for an offset past the buffer.
  */
@@ -149,7 +198,6 @@ static vm_fault_t mmapdemo_vm_fault(struct vm_fault *vmf)
 {
 	struct mmapdemo_vma *mv = vmf->vma->vm_private_data;
 	struct mmapdemo_buffer *buf = mv->buf;
-	struct mmapdemo_mem *pinned;
 	struct page *page;
 	vm_fault_t ret;
 
@@ -159,7 +207,7 @@ static vm_fault_t mmapdemo_vm_fault(struct vm_fault *vmf)
 		goto unlock;
 	}
 	page = buf->mem->pages[vmf->pgoff];
-	if (mv->strategy == MMAPDEMO_STRATEGY_REMAP) {
+	if (vmf->vma->vm_flags & VM_PFNMAP) {
 		ret = vmf_insert_pfn(vmf->vma, vmf->address, page_to_pfn(page));
 	} else {
 		get_page(page);
@@ -167,31 +215,203 @@ static vm_fault_t mmapdemo_vm_fault(struct vm_fault *vmf)
 		vmf->page = page;
 		ret = VM_FAULT_LOCKED;
 	}
-	atomic64_inc(&buf->faults);
-	atomic64_inc(&mv->faults);
-	mmapdemo_vma_note_pid(mv, vmf->vma);
+	mmapdemo_count_fault(mv, vmf->vma);
 unlock:
 	up_read(&buf->lock);
-	/*
-	 * A remap VMA faults only after a resize has unmapped all of it, when
-	 * it was long linked: nothing maps the memory mmap() filled in any more.
-	 * vm_ops->open, which copies the pin, never runs during a fault. The
-	 * plain read keeps the atomic exchange off every later fault.
-	 */
-	if (READ_ONCE(mv->pinned)) {
-		pinned = xchg(&mv->pinned, NULL);
-		if (pinned)
-			mmapdemo_mem_put(pinned);
-	}
+	mmapdemo_vma_unpin(mv);
 	trace_fault(vmf->pgoff, vmf->address, mv->strategy,
 		    ret == VM_FAULT_SIGBUS);
 	return ret;
 }
 
-static const struct vm_operations_struct mmapdemo_vm_ops = {
-	.open = mmapdemo_vm_open,
-	.close = mmapdemo_vm_close,
-	.fault = mmapdemo_vm_fault,
+/**
+ * mmapdemo_vm_map_pages() - map the pages around a read fault
+ * @vmf: the fault
+ * @start_pgoff: first page offset to map
+ * @end_pgoff: last page offset to map (inclusive); all of them lie in one
+ *	page table and in the VMA
+ *
+ * Maps every page of the buffer in the range that is not mapped yet, in
+ * batches, with vm_insert_pages(). The kernel may call this under
+ * rcu_read_lock() (6.12 does), so nothing here may sleep: a page table
+ * still to be allocated, or a resize holding the buffer's lock, leaves the
+ * fault to .fault, which may sleep. The entries go in under the buffer's
+ * lock, so a resize's unmapping, which waits for that lock, removes them.
+ *
+ * Return: VM_FAULT_NOPAGE when the faulting page is mapped, else 0 (.fault
+ * then handles it).
+ */
+static vm_fault_t mmapdemo_vm_map_pages(struct vm_fault *vmf,
+					pgoff_t start_pgoff, pgoff_t end_pgoff)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct mmapdemo_vma *mv = vma->vm_private_data;
+	struct mmapdemo_buffer *buf = mv->buf;
+	unsigned long addr, left;
+	bool mapped = false;
+	pgoff_t pgoff, end;
+	int err;
+
+	if (pmd_none(READ_ONCE(*vmf->pmd)))
+		return 0;
+	if (!down_read_trylock(&buf->lock))
+		return 0;
+
+	end = min_t(pgoff_t, end_pgoff + 1, buf->mem->npages);
+	pgoff = start_pgoff;
+	while (pgoff < end) {
+		addr = vma->vm_start + ((pgoff - vma->vm_pgoff) << PAGE_SHIFT);
+		left = end - pgoff;
+		err = vm_insert_pages(vma, addr, &buf->mem->pages[pgoff], &left);
+		if (vmf->pgoff >= pgoff && vmf->pgoff < end - left)
+			mapped = true;
+		pgoff = end - left;
+		if (err != -EBUSY)
+			break;
+		/* Already mapped: by an earlier fault, or racing one. */
+		if (pgoff == vmf->pgoff)
+			mapped = true;
+		pgoff++;
+	}
+	if (mapped)
+		mmapdemo_count_fault(mv, vma);
+	up_read(&buf->lock);
+	if (mapped)
+		trace_fault(vmf->pgoff, vmf->address, mv->strategy, false);
+	return mapped ? VM_FAULT_NOPAGE : 0;
+}
+
+#ifdef MMAPDEMO_HAVE_PMD_PFNMAP
+/**
+ * mmapdemo_vm_huge_fault() - map a whole chunk with one PMD entry
+ * @vmf: the fault
+ * @order: the size of entry the core asks for
+ *
+ * Possible when the PMD-aligned range around the address lies in the VMA,
+ * its first page offset is a multiple of MMAPDEMO_CHUNK_PAGES, the buffer
+ * holds all of that chunk, and the chunk's memory is physically contiguous
+ * (kmalloc and chunked backends) and aligned (so the PFN is too).
+ *
+ * Return: VM_FAULT_NOPAGE, or VM_FAULT_FALLBACK: the core then maps one
+ * page through .fault, which also raises SIGBUS past the end.
+ */
+static vm_fault_t mmapdemo_vm_huge_fault(struct vm_fault *vmf,
+					 unsigned int order)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct mmapdemo_vma *mv = vma->vm_private_data;
+	struct mmapdemo_buffer *buf = mv->buf;
+	unsigned long haddr = vmf->address & PMD_MASK;
+	struct mmapdemo_mem *mem;
+	vm_fault_t ret = VM_FAULT_FALLBACK;
+	unsigned long pfn;
+	pgoff_t pgoff;
+
+	if (order != PMD_ORDER || MMAPDEMO_CHUNK_SIZE != PMD_SIZE)
+		return VM_FAULT_FALLBACK;
+	if (haddr < vma->vm_start || vma->vm_end - haddr < PMD_SIZE)
+		return VM_FAULT_FALLBACK;
+	pgoff = vmf->pgoff - ((vmf->address - haddr) >> PAGE_SHIFT);
+	if (!IS_ALIGNED(pgoff, MMAPDEMO_CHUNK_PAGES))
+		return VM_FAULT_FALLBACK;
+
+	down_read(&buf->lock);
+	mem = buf->mem;
+	if (mem->backend == MMAPDEMO_BACKEND_VMALLOC ||
+	    pgoff >= mem->npages ||
+	    mem->npages - pgoff < MMAPDEMO_CHUNK_PAGES)
+		goto unlock;
+	pfn = page_to_pfn(mem->pages[pgoff]);
+	if (!IS_ALIGNED(pfn, MMAPDEMO_CHUNK_PAGES))
+		goto unlock;
+	ret = vmf_insert_pfn_pmd(vmf, pfn_to_pfn_t(pfn),
+				 vmf->flags & FAULT_FLAG_WRITE);
+	if (ret == VM_FAULT_NOPAGE)
+		mmapdemo_count_fault(mv, vma);
+unlock:
+	up_read(&buf->lock);
+	if (ret == VM_FAULT_NOPAGE)
+		trace_fault(pgoff, haddr, mv->strategy, false);
+	return ret;
+}
+#endif
+
+/**
+ * mmapdemo_vm_access() - read or write a PFN mapping for another process
+ * @vma: the mapping
+ * @addr: user address in it
+ * @data: kernel buffer to copy from or to
+ * @len: bytes asked for
+ * @write: copy into the mapping
+ *
+ * get_user_pages() refuses PFN mappings; ptrace() and /proc/<pid>/mem then
+ * come here. Copies within one page, under the buffer's lock. A write
+ * needs a writable mapping: a debugger must not change a buffer through a
+ * mapping its owner could not write.
+ *
+ * Return: bytes copied, or -EIO past the end of the buffer or for a write
+ * to a read-only mapping.
+ */
+static int mmapdemo_vm_access(struct vm_area_struct *vma, unsigned long addr,
+			      void *data, int len, int write)
+{
+	struct mmapdemo_vma *mv = vma->vm_private_data;
+	struct mmapdemo_buffer *buf = mv->buf;
+	unsigned long offset;
+	int ret;
+
+	if (write && !(vma->vm_flags & VM_WRITE))
+		return -EIO;
+	offset = (vma->vm_pgoff << PAGE_SHIFT) + (addr - vma->vm_start);
+	len = min_t(unsigned long, len, PAGE_SIZE - offset_in_page(addr));
+
+	down_read(&buf->lock);
+	if (offset >= buf->mem->size) {
+		ret = -EIO;
+		goto unlock;
+	}
+	if (write)
+		memcpy(buf->mem->vaddr + offset, data, len);
+	else
+		memcpy(data, buf->mem->vaddr + offset, len);
+	ret = len;
+unlock:
+	up_read(&buf->lock);
+	return ret;
+}
+
+static const struct vm_operations_struct mmapdemo_vm_ops[] = {
+	[MMAPDEMO_STRATEGY_REMAP] = {
+		.open = mmapdemo_vm_open,
+		.close = mmapdemo_vm_close,
+		.fault = mmapdemo_vm_fault,
+		.access = mmapdemo_vm_access,
+	},
+	[MMAPDEMO_STRATEGY_FAULT] = {
+		.open = mmapdemo_vm_open,
+		.close = mmapdemo_vm_close,
+		.fault = mmapdemo_vm_fault,
+	},
+	[MMAPDEMO_STRATEGY_FAULTAROUND] = {
+		.open = mmapdemo_vm_open,
+		.close = mmapdemo_vm_close,
+		.fault = mmapdemo_vm_fault,
+		.map_pages = mmapdemo_vm_map_pages,
+	},
+	[MMAPDEMO_STRATEGY_PREFAULT] = {
+		.open = mmapdemo_vm_open,
+		.close = mmapdemo_vm_close,
+		.fault = mmapdemo_vm_fault,
+	},
+	[MMAPDEMO_STRATEGY_HUGE] = {
+		.open = mmapdemo_vm_open,
+		.close = mmapdemo_vm_close,
+		.fault = mmapdemo_vm_fault,
+#ifdef MMAPDEMO_HAVE_PMD_PFNMAP
+		.huge_fault = mmapdemo_vm_huge_fault,
+#endif
+		.access = mmapdemo_vm_access,
+	},
 };
 
 /*
@@ -235,6 +455,20 @@ static int mmapdemo_remap(const struct mmapdemo_mem *mem,
 	return 0;
 }
 
+/*
+ * vm_insert_pages() takes each page table lock once per batch of pages, not
+ * once per page, and leaves ordinary, refcounted page entries.
+ */
+static int mmapdemo_prefault(const struct mmapdemo_mem *mem,
+			     struct vm_area_struct *vma)
+{
+	unsigned long left = vma_pages(vma);
+
+	vm_flags_mod(vma, VM_MIXEDMAP, 0);
+	return vm_insert_pages(vma, vma->vm_start, &mem->pages[vma->vm_pgoff],
+			       &left);	/* on error the mm unmaps what was done */
+}
+
 /**
  * mmapdemo_mmap() - file_operations.mmap of the device
  * @file: an open file of the device
@@ -270,13 +504,31 @@ int mmapdemo_mmap(struct file *file, struct vm_area_struct *vma)
 		goto unlock;
 
 	vm_flags_mod(vma, VM_DONTEXPAND | VM_DONTDUMP, VM_MAYEXEC);
-	vma->vm_ops = &mmapdemo_vm_ops;
-	if (mf->strategy == MMAPDEMO_STRATEGY_REMAP) {
+	vma->vm_ops = &mmapdemo_vm_ops[mf->strategy];
+	switch (mf->strategy) {
+	case MMAPDEMO_STRATEGY_REMAP:
 		ret = mmapdemo_remap(buf->mem, vma);
 		if (ret)
 			goto unlock;
 		mv->pinned = buf->mem;
 		atomic64_inc(&buf->remaps);
+		break;
+	case MMAPDEMO_STRATEGY_FAULTAROUND:
+		/* .map_pages inserts pages itself, under mmap_lock for reading. */
+		vm_flags_mod(vma, VM_MIXEDMAP, 0);
+		break;
+	case MMAPDEMO_STRATEGY_PREFAULT:
+		ret = mmapdemo_prefault(buf->mem, vma);
+		if (ret)
+			goto unlock;
+		atomic64_inc(&buf->remaps);
+		break;
+	case MMAPDEMO_STRATEGY_HUGE:
+		/* Huge entries even where THP is enabled for madvise only. */
+		vm_flags_mod(vma, VM_IO | VM_PFNMAP | VM_HUGEPAGE, 0);
+		break;
+	default:
+		break;
 	}
 	mv->buf = buf;
 	mv->vma = vma;

@@ -17,7 +17,17 @@
 #include <linux/spinlock.h>
 #include <linux/types.h>
 
+#include "compat.h"
 #include "uapi/mmapdemo.h"
+
+/*
+ * The chunked backend's unit and the huge strategy's: what one PMD entry
+ * maps (2 MiB on x86-64), if the page allocator can hand out that much at
+ * once.
+ */
+#define MMAPDEMO_CHUNK_SIZE \
+	min_t(unsigned long, PMD_SIZE, PAGE_SIZE << MAX_PAGE_ORDER)
+#define MMAPDEMO_CHUNK_PAGES (MMAPDEMO_CHUNK_SIZE >> PAGE_SHIFT)
 
 /**
  * struct mmapdemo_mem - one allocation of buffer memory
@@ -54,8 +64,8 @@ struct mmapdemo_mem {
  * @vmas_lock: protects @vmas
  * @vmas: every VMA mapping the buffer (struct mmapdemo_vma.node)
  * @nr_vmas: the length of @vmas
- * @faults: pages the fault handler has mapped
- * @remaps: mmap() calls the remap strategy has filled
+ * @faults: faults the driver has served (one may map many pages)
+ * @remaps: mmap() calls the remap and prefault strategies have filled
  * @resizes: successful resizes
  */
 struct mmapdemo_buffer {
@@ -83,7 +93,7 @@ struct mmapdemo_buffer {
  * @strategy: how the VMA was mapped
  * @pid: the process that made it (a fork copy: the child from its first
  *	fault on)
- * @faults: pages the fault handler has mapped into it
+ * @faults: faults the driver has served in it
  */
 struct mmapdemo_vma {
 	struct list_head node;

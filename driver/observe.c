@@ -4,11 +4,13 @@
  *
  * sysfs, on the misc device (/sys/class/misc/mmapdemo/), read-only:
  *	size			the buffer's size in bytes
- *	backend			kmalloc or vmalloc
+ *	backend			kmalloc, vmalloc or chunked
  *	default_strategy	what a newly opened file maps with
  *	mappings		VMAs that map the buffer now
- *	faults			pages the fault handler has mapped, in total
- *	remaps			mmap() calls the remap strategy has filled
+ *	faults			faults the driver has served, in total (one
+ *				may map many pages: faultaround, huge)
+ *	remaps			mmap() calls the remap and prefault
+ *				strategies have filled
  *	resizes			successful MMAPDEMO_IOC_RESIZE calls
  *
  * debugfs (/sys/kernel/debug/mmapdemo/), for debugging only:

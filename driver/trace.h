@@ -15,6 +15,14 @@
 
 #include "uapi/mmapdemo.h"
 
+#define mmapdemo_show_strategy(strategy)				\
+	__print_symbolic(strategy,					\
+			 { MMAPDEMO_STRATEGY_REMAP, "remap" },		\
+			 { MMAPDEMO_STRATEGY_FAULT, "fault" },		\
+			 { MMAPDEMO_STRATEGY_FAULTAROUND, "faultaround" }, \
+			 { MMAPDEMO_STRATEGY_PREFAULT, "prefault" },	\
+			 { MMAPDEMO_STRATEGY_HUGE, "huge" })
+
 TRACE_EVENT(mmap,
 	    TP_PROTO(pid_t pid, unsigned long start, unsigned long length,
 		     unsigned long pgoff, int strategy),
@@ -32,9 +40,7 @@ TRACE_EVENT(mmap,
 	    TP_printk("pid=%d start=0x%lx length=%lu pgoff=%lu strategy=%s",
 		      __entry->pid, __entry->start, __entry->length,
 		      __entry->pgoff,
-		      __print_symbolic(__entry->strategy,
-				       { MMAPDEMO_STRATEGY_REMAP, "remap" },
-				       { MMAPDEMO_STRATEGY_FAULT, "fault" }))
+		      mmapdemo_show_strategy(__entry->strategy))
 );
 
 TRACE_EVENT(fault,
@@ -51,9 +57,7 @@ TRACE_EVENT(fault,
 			   __entry->sigbus = sigbus;),
 	    TP_printk("pgoff=%lu address=0x%lx strategy=%s result=%s",
 		      __entry->pgoff, __entry->address,
-		      __print_symbolic(__entry->strategy,
-				       { MMAPDEMO_STRATEGY_REMAP, "remap" },
-				       { MMAPDEMO_STRATEGY_FAULT, "fault" }),
+		      mmapdemo_show_strategy(__entry->strategy),
 		      __entry->sigbus ? "sigbus" : "mapped")
 );
 

@@ -35,14 +35,39 @@ enum mmapdemo_backend {
 	MMAPDEMO_BACKEND_KMALLOC = 0,
 	/* Virtually contiguous pages from vmalloc. */
 	MMAPDEMO_BACKEND_VMALLOC = 1,
+	/*
+	 * Physically contiguous 2 MiB chunks, each aligned to 2 MiB, so that
+	 * the huge strategy can map them with one page table entry each.
+	 */
+	MMAPDEMO_BACKEND_CHUNKED = 2,
 };
 
-/* How mmap() installs page table entries for the buffer. */
+/*
+ * How mmap() installs page table entries for the buffer. Page-based
+ * strategies (fault, faultaround, prefault) map struct pages: MAP_PRIVATE
+ * is copy-on-write, and get_user_pages() users (process_vm_readv(),
+ * vmsplice(), O_DIRECT, MADV_POPULATE_*) work on the mapping. PFN-based
+ * ones (remap, huge) map page frames: MAP_SHARED only, no get_user_pages(),
+ * but ptrace() and /proc/<pid>/mem still read and write them.
+ */
 enum mmapdemo_strategy {
-	/* All entries at mmap() time, with remap_pfn_range(). MAP_SHARED only. */
+	/* All entries at mmap() time, with remap_pfn_range(). PFN-based. */
 	MMAPDEMO_STRATEGY_REMAP = 0,
 	/* One page per first access, from vm_operations_struct.fault. */
 	MMAPDEMO_STRATEGY_FAULT = 1,
+	/*
+	 * .fault plus .map_pages: a read fault also maps the pages around it,
+	 * up to the kernel's fault_around_bytes (64 KiB by default).
+	 */
+	MMAPDEMO_STRATEGY_FAULTAROUND = 2,
+	/* Every page at mmap() time, in batches, with vm_insert_pages(). */
+	MMAPDEMO_STRATEGY_PREFAULT = 3,
+	/*
+	 * One entry per 2 MiB where the memory is a 2 MiB aligned physically
+	 * contiguous chunk and the kernel maps page frames that way (6.12 does,
+	 * 6.1 does not), else one entry per page on first access. PFN-based.
+	 */
+	MMAPDEMO_STRATEGY_HUGE = 4,
 };
 
 /**

@@ -9,6 +9,12 @@ std::string_view to_string(Strategy strategy) noexcept {
       return "remap";
     case Strategy::fault:
       return "fault";
+    case Strategy::faultaround:
+      return "faultaround";
+    case Strategy::prefault:
+      return "prefault";
+    case Strategy::huge:
+      return "huge";
   }
   return "unknown";
 }
@@ -19,19 +25,21 @@ std::string_view to_string(Backend backend) noexcept {
       return "kmalloc";
     case Backend::vmalloc:
       return "vmalloc";
+    case Backend::chunked:
+      return "chunked";
   }
   return "unknown";
 }
 
 std::optional<Strategy> parse_strategy(std::string_view name) noexcept {
-  for (const auto strategy : {Strategy::remap, Strategy::fault}) {
+  for (const auto strategy : all_strategies) {
     if (name == to_string(strategy)) return strategy;
   }
   return std::nullopt;
 }
 
 std::optional<Backend> parse_backend(std::string_view name) noexcept {
-  for (const auto backend : {Backend::kmalloc, Backend::vmalloc}) {
+  for (const auto backend : all_backends) {
     if (name == to_string(backend)) return backend;
   }
   return std::nullopt;

@@ -2,6 +2,7 @@
 // Vocabulary of /dev/mmapdemo: strategies, backends and what GET_INFO reports.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -14,15 +15,32 @@ inline constexpr std::string_view default_path{"/dev/mmapdemo"};
 
 // How mmap() installs page table entries for the buffer (per open file).
 enum class Strategy : std::uint32_t {
-  remap = MMAPDEMO_STRATEGY_REMAP,  // all at mmap() time; MAP_SHARED only
-  fault = MMAPDEMO_STRATEGY_FAULT,  // one page per first access; MAP_PRIVATE is copy-on-write
+  remap = MMAPDEMO_STRATEGY_REMAP,              // all at mmap() time, page frames
+  fault = MMAPDEMO_STRATEGY_FAULT,              // one page per first access
+  faultaround = MMAPDEMO_STRATEGY_FAULTAROUND,  // a read fault maps its neighbours too
+  prefault = MMAPDEMO_STRATEGY_PREFAULT,        // all pages at mmap() time, in batches
+  huge = MMAPDEMO_STRATEGY_HUGE,                // one entry per 2 MiB chunk where possible
 };
+
+inline constexpr std::array all_strategies{Strategy::remap, Strategy::fault, Strategy::faultaround,
+                                           Strategy::prefault, Strategy::huge};
+
+// Page-based strategies map struct pages: MAP_PRIVATE is copy-on-write, and
+// kernel paths that pin user pages (process_vm_readv, vmsplice, O_DIRECT,
+// MADV_POPULATE_*) work on the mapping. The others map page frames:
+// MAP_SHARED only, and those paths fail (ptrace and /proc/<pid>/mem work).
+[[nodiscard]] constexpr bool maps_pages(Strategy strategy) noexcept {
+  return strategy != Strategy::remap && strategy != Strategy::huge;
+}
 
 // Where the buffer's memory comes from (module parameter "backend").
 enum class Backend : std::uint32_t {
-  kmalloc = MMAPDEMO_BACKEND_KMALLOC,
-  vmalloc = MMAPDEMO_BACKEND_VMALLOC,
+  kmalloc = MMAPDEMO_BACKEND_KMALLOC,  // physically contiguous
+  vmalloc = MMAPDEMO_BACKEND_VMALLOC,  // virtually contiguous
+  chunked = MMAPDEMO_BACKEND_CHUNKED,  // physically contiguous, aligned 2 MiB chunks
 };
+
+inline constexpr std::array all_backends{Backend::kmalloc, Backend::vmalloc, Backend::chunked};
 
 struct Info {
   std::uint64_t size;       // bytes, a multiple of page_size
@@ -34,7 +52,7 @@ struct Info {
   friend bool operator==(const Info&, const Info&) = default;
 };
 
-// "remap", "fault", "kmalloc", "vmalloc"; "unknown" for values the uapi does not define.
+// "remap", "fault", ..., "kmalloc", ...; "unknown" for values the uapi does not define.
 [[nodiscard]] std::string_view to_string(Strategy strategy) noexcept;
 [[nodiscard]] std::string_view to_string(Backend backend) noexcept;
 
