@@ -27,6 +27,11 @@ static inline void vm_flags_mod(struct vm_area_struct *vma,
 #define MAX_PAGE_ORDER MAX_ORDER
 #endif
 
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 4, 0)
+/* 6.4 began to serve some faults under a per-VMA lock, not mmap_lock. */
+#define FAULT_FLAG_VMA_LOCK 0
+#endif
+
 /*
  * 6.12 maps page frames with PMD entries on x86-64 (pmd_special) and asks
  * a VM_PFNMAP mapping's ->huge_fault for them. Before, the core called

@@ -158,11 +158,13 @@ static void mmapdemo_vma_note_pid(struct mmapdemo_vma *mv,
 }
 
 static void mmapdemo_count_fault(struct mmapdemo_vma *mv,
-				 struct vm_area_struct *vma)
+				 const struct vm_fault *vmf)
 {
 	atomic64_inc(&mv->buf->faults);
+	if (vmf->flags & FAULT_FLAG_VMA_LOCK)
+		atomic64_inc(&mv->buf->vma_lock_faults);
 	atomic64_inc(&mv->faults);
-	mmapdemo_vma_note_pid(mv, vma);
+	mmapdemo_vma_note_pid(mv, vmf->vma);
 }
 
 /*
@@ -215,7 +217,7 @@ static vm_fault_t mmapdemo_vm_fault(struct vm_fault *vmf)
 		vmf->page = page;
 		ret = VM_FAULT_LOCKED;
 	}
-	mmapdemo_count_fault(mv, vmf->vma);
+	mmapdemo_count_fault(mv, vmf);
 unlock:
 	up_read(&buf->lock);
 	mmapdemo_vma_unpin(mv);
@@ -274,7 +276,7 @@ static vm_fault_t mmapdemo_vm_map_pages(struct vm_fault *vmf,
 		pgoff++;
 	}
 	if (mapped)
-		mmapdemo_count_fault(mv, vma);
+		mmapdemo_count_fault(mv, vmf);
 	up_read(&buf->lock);
 	if (mapped)
 		trace_fault(vmf->pgoff, vmf->address, mv->strategy, false);
@@ -327,7 +329,7 @@ static vm_fault_t mmapdemo_vm_huge_fault(struct vm_fault *vmf,
 	ret = vmf_insert_pfn_pmd(vmf, pfn_to_pfn_t(pfn),
 				 vmf->flags & FAULT_FLAG_WRITE);
 	if (ret == VM_FAULT_NOPAGE)
-		mmapdemo_count_fault(mv, vma);
+		mmapdemo_count_fault(mv, vmf);
 unlock:
 	up_read(&buf->lock);
 	if (ret == VM_FAULT_NOPAGE)

@@ -65,6 +65,7 @@ struct mmapdemo_mem {
  * @vmas: every VMA mapping the buffer (struct mmapdemo_vma.node)
  * @nr_vmas: the length of @vmas
  * @faults: faults the driver has served (one may map many pages)
+ * @vma_lock_faults: those of @faults served under the per-VMA lock
  * @remaps: mmap() calls the remap and prefault strategies have filled
  * @resizes: successful resizes
  */
@@ -80,6 +81,7 @@ struct mmapdemo_buffer {
 	struct list_head vmas;
 	atomic_t nr_vmas;
 	atomic64_t faults;
+	atomic64_t vma_lock_faults;
 	atomic64_t remaps;
 	atomic64_t resizes;
 };

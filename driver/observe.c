@@ -9,6 +9,8 @@
  *	mappings		VMAs that map the buffer now
  *	faults			faults the driver has served, in total (one
  *				may map many pages: faultaround, huge)
+ *	vma_lock_faults		those of them served under the per-VMA lock
+ *				rather than mmap_lock (6.4 and later)
  *	remaps			mmap() calls the remap and prefault
  *				strategies have filled
  *	resizes			successful MMAPDEMO_IOC_RESIZE calls
@@ -76,6 +78,13 @@ static ssize_t faults_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(faults);
 
+static ssize_t vma_lock_faults_show(struct device *dev,
+				    struct device_attribute *attr, char *out)
+{
+	return mmapdemo_counter_emit(out, &mmapdemo_observed->vma_lock_faults);
+}
+static DEVICE_ATTR_RO(vma_lock_faults);
+
 static ssize_t remaps_show(struct device *dev, struct device_attribute *attr,
 			   char *out)
 {
@@ -96,6 +105,7 @@ static struct attribute *mmapdemo_attrs[] = {
 	&dev_attr_default_strategy.attr,
 	&dev_attr_mappings.attr,
 	&dev_attr_faults.attr,
+	&dev_attr_vma_lock_faults.attr,
 	&dev_attr_remaps.attr,
 	&dev_attr_resizes.attr,
 	NULL,
