@@ -12,6 +12,7 @@
 
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
+#include <catch2/generators/catch_generators_range.hpp>
 
 #include "support.hpp"
 
@@ -27,7 +28,7 @@ std::error_code mremap_error(void* address, std::size_t old_length, std::size_t 
 
 TEST_CASE("bounds: mappings that leave the buffer are refused", "[bounds]") {
   require_device();
-  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
   const auto device = open_device(strategy);
   const auto size = device.info().size;
@@ -63,7 +64,7 @@ TEST_CASE("bounds: mappings that leave the buffer are refused", "[bounds]") {
     // Private mappings read-only: a writable one is charged against memory
     // first, and 0xf0000000 bytes would fail there with ENOMEM.
     for (const auto sharing : {Sharing::shared, Sharing::private_copy}) {
-      if (sharing == Sharing::private_copy && strategy == Strategy::remap) continue;
+      if (sharing == Sharing::private_copy && !maps_pages(strategy)) continue;
       const bool shared = sharing == Sharing::shared;
       CAPTURE(shared ? "MAP_SHARED read-write" : "MAP_PRIVATE read-only");
       std::error_code ec;
@@ -78,7 +79,7 @@ TEST_CASE("bounds: mappings that leave the buffer are refused", "[bounds]") {
 
 TEST_CASE("bounds: every window inside the buffer maps exactly its part", "[bounds]") {
   require_device();
-  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
   const auto device = open_device(strategy);
   const auto size = static_cast<std::size_t>(device.info().size);
@@ -116,7 +117,7 @@ TEST_CASE("bounds: every window inside the buffer maps exactly its part", "[boun
 // first: the byte after the mapping is then certainly not mapped to anything.
 TEST_CASE("bounds: the byte after a mapping faults with SIGSEGV", "[bounds]") {
   require_device();
-  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
   const auto device = open_device(strategy);
   const auto size = device.info().size;
@@ -141,7 +142,7 @@ TEST_CASE("bounds: the byte after a mapping faults with SIGSEGV", "[bounds]") {
 
 TEST_CASE("bounds: mremap cannot grow a mapping", "[bounds]") {
   require_device();
-  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
   const auto device = open_device(strategy);
   const auto size = static_cast<std::size_t>(device.info().size);
@@ -158,7 +159,7 @@ TEST_CASE("bounds: mremap cannot grow a mapping", "[bounds]") {
 
 TEST_CASE("bounds: mremap shrinks a mapping", "[bounds]") {
   require_device();
-  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
   const auto device = open_device(strategy);
   const auto page = page_size();
@@ -183,7 +184,7 @@ TEST_CASE("bounds: mremap shrinks a mapping", "[bounds]") {
 
 TEST_CASE("bounds: mremap moves a mapping and its data follows", "[bounds]") {
   require_device();
-  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
   const auto device = open_device(strategy);
   const auto page = page_size();
@@ -206,7 +207,7 @@ TEST_CASE("bounds: mremap moves a mapping and its data follows", "[bounds]") {
   const auto flags = vm_flags(target.data());
   CHECK(flags.contains("sh"));
   CHECK(flags.contains("de"));
-  CHECK(flags.contains("pf") == (strategy == Strategy::remap));
+  CHECK(flags.contains("pf") == !maps_pages(strategy));
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
+#include <catch2/generators/catch_generators_range.hpp>
 
 #include "support.hpp"
 
@@ -35,7 +36,7 @@ std::vector<std::pair<std::size_t, std::size_t>> ranges(std::size_t size) {
 
 TEST_CASE("coherency: pwrite is visible through a mapping at once", "[coherency]") {
   require_device();
-  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
   const auto device = open_device(strategy);
   const auto size = static_cast<std::size_t>(device.info().size);
@@ -56,7 +57,7 @@ TEST_CASE("coherency: pwrite is visible through a mapping at once", "[coherency]
 
 TEST_CASE("coherency: stores through a mapping are visible to pread at once", "[coherency]") {
   require_device();
-  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
   const auto device = open_device(strategy);
   const auto size = static_cast<std::size_t>(device.info().size);
@@ -80,7 +81,7 @@ TEST_CASE("coherency: stores through a mapping are visible to pread at once", "[
 // copy runs in a child with a deadline, so a deadlock fails the test.
 TEST_CASE("coherency: read fills a mapping of the same device", "[coherency]") {
   require_device();
-  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
   const auto seed = new_seed();
   const auto size = static_cast<std::size_t>(open_device(strategy).info().size);
@@ -98,7 +99,7 @@ TEST_CASE("coherency: read fills a mapping of the same device", "[coherency]") {
 
 TEST_CASE("coherency: write drains a mapping of the same device", "[coherency]") {
   require_device();
-  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
   const auto seed = new_seed();
   const auto size = static_cast<std::size_t>(open_device(strategy).info().size);
@@ -118,7 +119,7 @@ TEST_CASE("coherency: write drains a mapping of the same device", "[coherency]")
 // itself, maps it with the other strategy, and also uses pwrite()/pread().
 TEST_CASE("coherency: writes in one process are visible in another at once", "[coherency]") {
   require_device();
-  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
   const auto page = page_size();
   const auto child_seed = new_seed();

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-// MAP_PRIVATE: copy-on-write with the fault strategy, refused (EINVAL) by
-// remap. A private mapping reads the buffer; a private write makes a copy
+// MAP_PRIVATE: copy-on-write with the page-based strategies, refused
+// (EINVAL) by the PFN-based ones (remap, huge). A private mapping reads the buffer; a private write makes a copy
 // that nothing else ever sees: not read(), not a shared mapping, not another
 // process, not a forked child or parent. Pages never written privately keep
 // following the buffer, as with any file.
@@ -12,6 +12,7 @@
 
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
+#include <catch2/generators/catch_generators_range.hpp>
 
 #include "support.hpp"
 
@@ -20,13 +21,14 @@ namespace {
 using namespace mmapdemo;
 using namespace mmapdemo::test;
 
-// A private mapping for the fault strategy; for remap, checks that it is
-// refused with EINVAL and returns nothing, which ends the test there.
+// A private mapping for a page-based strategy; for a PFN-based one, checks
+// that it is refused with EINVAL and returns nothing, which ends the test
+// there.
 std::optional<Mapping> map_private(const Device& device, Strategy strategy, std::size_t length,
                                    Protection protection = Protection::read_write) {
   std::error_code ec;
   auto mapping = Mapping::map(device, length, 0, protection, Sharing::private_copy, ec);
-  if (strategy == Strategy::remap) {
+  if (!maps_pages(strategy)) {
     CHECK(ec == std::errc::invalid_argument);
     CHECK(mapping.empty());
     return std::nullopt;
@@ -35,21 +37,21 @@ std::optional<Mapping> map_private(const Device& device, Strategy strategy, std:
   return mapping;
 }
 
-TEST_CASE("cow: only the fault strategy maps privately", "[cow]") {
+TEST_CASE("cow: only page-based strategies map privately", "[cow]") {
   require_device();
-  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
   const auto device = open_device(strategy);
   for (const auto protection : {Protection::read_only, Protection::read_write}) {
     CAPTURE(protection == Protection::read_only ? "read-only" : "read-write");
     CHECK(map_private(device, strategy, page_size(), protection).has_value() ==
-          (strategy == Strategy::fault));
+          maps_pages(strategy));
   }
 }
 
 TEST_CASE("cow: a private mapping reads the buffer", "[cow]") {
   require_device();
-  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
   const auto page = page_size();
   const auto seed = new_seed();
@@ -63,7 +65,7 @@ TEST_CASE("cow: a private mapping reads the buffer", "[cow]") {
 
 TEST_CASE("cow: a private write never reaches the buffer", "[cow]") {
   require_device();
-  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
   const auto page = page_size();
   const auto shared_seed = new_seed();
@@ -94,7 +96,7 @@ TEST_CASE("cow: a private write never reaches the buffer", "[cow]") {
 
 TEST_CASE("cow: private writes of a forked child and its parent stay their own", "[cow]") {
   require_device();
-  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
   const auto page = page_size();
   const auto shared_seed = new_seed();
@@ -127,7 +129,7 @@ TEST_CASE("cow: private writes of a forked child and its parent stay their own",
 
 TEST_CASE("cow: unwritten pages of a private mapping follow the buffer", "[cow]") {
   require_device();
-  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
   const auto page = page_size();
   const auto old_seed = new_seed();
@@ -156,7 +158,7 @@ TEST_CASE("cow: unwritten pages of a private mapping follow the buffer", "[cow]"
 
 TEST_CASE("cow: a read-only private mapping reads and follows the buffer", "[cow]") {
   require_device();
-  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
   const auto page = page_size();
   const auto seed = new_seed();
@@ -176,7 +178,7 @@ TEST_CASE("cow: a read-only private mapping reads and follows the buffer", "[cow
 // Copy-on-write needs no write access to the file: the copies are private.
 TEST_CASE("cow: a read-only file maps privately and writably", "[cow]") {
   require_device();
-  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
   const auto page = page_size();
   const auto seed = new_seed();

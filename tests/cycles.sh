@@ -22,7 +22,7 @@ set -u
 work=$guest_work
 
 ko=${MMAPDEMO_KO:?MMAPDEMO_KO is not set}
-backends=${MMAPDEMO_BACKENDS:-kmalloc vmalloc}
+backends=${MMAPDEMO_BACKENDS:-kmalloc vmalloc chunked}
 total=$(positive MMAPDEMO_CYCLES "${MMAPDEMO_CYCLES:-1000}") || exit 2
 
 # Tolerances, in KiB. A per-cycle leak of one page shows as 4 MB over 1000
@@ -38,7 +38,8 @@ if grep -q ' kasan_report$' /proc/kallsyms; then
 	kasan=true
 fi
 
-# kmalloc: one physically contiguous block (4 MiB at most); vmalloc: pages.
+# kmalloc: one physically contiguous block (4 MiB at most); vmalloc: pages;
+# chunked: 2 MiB blocks.
 # On the debug kernel every page costs a direct-map change and a TLB flush
 # (debug_pagealloc) and KASAN poisoning, so the largest sizes, which only
 # add pages to the same code paths, are left to Debian's kernels.
@@ -49,13 +50,13 @@ sizes() {
 	fi
 	case $1 in
 	kmalloc) echo "4096 1048576 4194304" ;;
-	vmalloc) echo "4096 1048576 16777216" ;;
+	*) echo "4096 1048576 16777216" ;;
 	esac
 }
 
 combos=""
 for b in $backends; do
-	for st in remap fault; do
+	for st in remap fault faultaround prefault huge; do
 		for sz in $(sizes "$b"); do
 			combos="$combos $b:$st:$sz"
 		done

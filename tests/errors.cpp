@@ -17,6 +17,7 @@
 #include <mmapdemo.h>  // ioctl numbers for the calls the library cannot get wrong
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
+#include <catch2/generators/catch_generators_range.hpp>
 
 #include "support.hpp"
 
@@ -29,7 +30,7 @@ const std::string path{default_path};
 
 TEST_CASE("errors: exec mappings are refused with EPERM", "[errors]") {
   require_device();
-  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
   const auto device = open_device(strategy);
   const auto page = page_size();
@@ -43,7 +44,7 @@ TEST_CASE("errors: exec mappings are refused with EPERM", "[errors]") {
   for (const int prot : {PROT_EXEC, PROT_READ | PROT_EXEC, PROT_READ | PROT_WRITE | PROT_EXEC}) {
     CAPTURE(prot);
     CHECK(mmap_error(page, prot, MAP_SHARED, device.fd()) == std::errc::operation_not_permitted);
-    if (strategy == Strategy::fault) {
+    if (maps_pages(strategy)) {
       CHECK(mmap_error(page, prot, MAP_PRIVATE, device.fd()) == std::errc::operation_not_permitted);
     }
   }
@@ -51,7 +52,7 @@ TEST_CASE("errors: exec mappings are refused with EPERM", "[errors]") {
 
 TEST_CASE("errors: mprotect cannot make a mapping executable", "[errors]") {
   require_device();
-  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
   const auto device = open_device(strategy);
   const auto page = page_size();
@@ -59,7 +60,7 @@ TEST_CASE("errors: mprotect cannot make a mapping executable", "[errors]") {
   std::vector<Mapping> mappings;
   mappings.push_back(Mapping::map(device, page, 0, Protection::read_write));
   mappings.push_back(Mapping::map(device, page, 0, Protection::read_only));
-  if (strategy == Strategy::fault) {
+  if (maps_pages(strategy)) {
     mappings.push_back(
         Mapping::map(device, page, 0, Protection::read_write, Sharing::private_copy));
   }
@@ -72,7 +73,7 @@ TEST_CASE("errors: mprotect cannot make a mapping executable", "[errors]") {
 
 TEST_CASE("errors: VmFlags carry the mapping policy", "[errors]") {
   require_device();
-  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
   const auto device = open_device(strategy);
   const auto mapping = Mapping::map(device, page_size());
@@ -86,8 +87,14 @@ TEST_CASE("errors: VmFlags carry the mapping policy", "[errors]") {
   CHECK(flags.contains("dd"));  // VM_DONTDUMP
   CHECK_FALSE(flags.contains("ex"));
   CHECK_FALSE(flags.contains("me"));  // VM_MAYEXEC cleared
-  if (strategy == Strategy::remap) {
+  // VM_HUGEPAGE: huge entries even where THP is enabled for madvise only.
+  CHECK(flags.contains("hg") == (strategy == Strategy::huge));
+  // The driver inserts pages itself (VM_MIXEDMAP) for these two.
+  CHECK(flags.contains("mm") ==
+        (strategy == Strategy::faultaround || strategy == Strategy::prefault));
+  if (!maps_pages(strategy)) {
     CHECK(flags.contains("pf"));  // VM_PFNMAP
+    CHECK(flags.contains("io"));
   } else {
     CHECK_FALSE(flags.contains("pf"));
     CHECK_FALSE(flags.contains("io"));
@@ -140,7 +147,8 @@ TEST_CASE("errors: SET STRATEGY rejects unknown strategies with EINVAL", "[error
   auto device = Device::open(path);
   const auto before = device.info().strategy;
 
-  for (const std::uint32_t value : {2U, 3U, 0x80000000U, 0xffffffffU}) {
+  const auto past_last = static_cast<std::uint32_t>(all_strategies.back()) + 1;
+  for (const std::uint32_t value : {past_last, past_last + 1, 0x80000000U, 0xffffffffU}) {
     CAPTURE(value);
     std::error_code ec;
     device.set_strategy(static_cast<Strategy>(value), ec);
@@ -153,7 +161,7 @@ TEST_CASE("errors: SET STRATEGY rejects unknown strategies with EINVAL", "[error
 // while mapped and after munmap() too. Other files are not affected.
 TEST_CASE("errors: SET STRATEGY fails with EBUSY once the file has been mapped", "[errors]") {
   require_device();
-  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
   auto device = open_device(other(strategy));
   device.set_strategy(strategy);  // as often as wanted before the first mmap()

@@ -281,17 +281,24 @@ TEST_CASE("library: Mapping is move-only and unmaps what it owns", "[library]") 
 TEST_CASE("library: strategy and backend names round-trip", "[library]") {
   STATIC_CHECK(static_cast<std::uint32_t>(Strategy::remap) == MMAPDEMO_STRATEGY_REMAP);
   STATIC_CHECK(static_cast<std::uint32_t>(Strategy::fault) == MMAPDEMO_STRATEGY_FAULT);
+  STATIC_CHECK(static_cast<std::uint32_t>(Strategy::faultaround) ==
+               MMAPDEMO_STRATEGY_FAULTAROUND);
+  STATIC_CHECK(static_cast<std::uint32_t>(Strategy::prefault) == MMAPDEMO_STRATEGY_PREFAULT);
+  STATIC_CHECK(static_cast<std::uint32_t>(Strategy::huge) == MMAPDEMO_STRATEGY_HUGE);
   STATIC_CHECK(static_cast<std::uint32_t>(Backend::kmalloc) == MMAPDEMO_BACKEND_KMALLOC);
   STATIC_CHECK(static_cast<std::uint32_t>(Backend::vmalloc) == MMAPDEMO_BACKEND_VMALLOC);
+  STATIC_CHECK(static_cast<std::uint32_t>(Backend::chunked) == MMAPDEMO_BACKEND_CHUNKED);
 
-  for (const auto strategy : {Strategy::remap, Strategy::fault}) {
+  for (const auto strategy : all_strategies) {
     CHECK(parse_strategy(to_string(strategy)) == strategy);
   }
-  for (const auto backend : {Backend::kmalloc, Backend::vmalloc}) {
+  for (const auto backend : all_backends) {
     CHECK(parse_backend(to_string(backend)) == backend);
   }
   CHECK(to_string(Strategy::remap) == "remap");
+  CHECK(to_string(Strategy::faultaround) == "faultaround");
   CHECK(to_string(Backend::vmalloc) == "vmalloc");
+  CHECK(to_string(Backend::chunked) == "chunked");
   CHECK(to_string(static_cast<Strategy>(7)) == "unknown");
   CHECK(to_string(static_cast<Backend>(7)) == "unknown");
   CHECK_FALSE(parse_strategy("REMAP"));

@@ -10,6 +10,7 @@
 
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
+#include <catch2/generators/catch_generators_range.hpp>
 
 #include "support.hpp"
 
@@ -22,7 +23,7 @@ const std::string path{default_path};
 
 TEST_CASE("lifetime: data survives munmap and a new mmap", "[lifetime]") {
   require_device();
-  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
   const auto page = page_size();
   const auto seed = new_seed();
@@ -40,7 +41,7 @@ TEST_CASE("lifetime: data survives munmap and a new mmap", "[lifetime]") {
 
 TEST_CASE("lifetime: a mapping stays usable after close of its file", "[lifetime]") {
   require_device();
-  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
   const auto page = page_size();
   const auto seed = new_seed();
@@ -77,7 +78,7 @@ TEST_CASE("lifetime: rmmod is refused while the device is open", "[lifetime]") {
 // mapping alone must keep the buffer (and so the module) alive.
 TEST_CASE("lifetime: rmmod is refused while a mapping outlives its file", "[lifetime]") {
   auto module = Module::require();
-  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
   const auto page = page_size();
   const auto seed = new_seed();

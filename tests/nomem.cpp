@@ -31,6 +31,7 @@
 
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
+#include <catch2/generators/catch_generators_range.hpp>
 
 #include "support.hpp"
 
@@ -260,7 +261,7 @@ TEST_CASE("nomem: open fails with ENOMEM at every allocation", "[nomem]") {
 
 TEST_CASE("nomem: mmap fails with ENOMEM at every allocation", "[nomem]") {
   require_device();
-  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
   FailNth fail;
   const auto device = open_device(strategy);

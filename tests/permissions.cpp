@@ -11,6 +11,7 @@
 
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
+#include <catch2/generators/catch_generators_range.hpp>
 
 #include "support.hpp"
 
@@ -54,7 +55,7 @@ TEST_CASE("permissions: an unprivileged process cannot open the device", "[permi
 
 TEST_CASE("permissions: a read-only file maps shared only for reading", "[permissions]") {
   require_device();
-  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
   const auto page = page_size();
   const auto seed = new_seed();

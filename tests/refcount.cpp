@@ -15,6 +15,7 @@
 
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
+#include <catch2/generators/catch_generators_range.hpp>
 
 #include "support.hpp"
 
@@ -64,7 +65,7 @@ bool listed(const std::vector<std::string>& lines, const std::string& start) {
 TEST_CASE("refcount: fork and a VMA split and an mremap move balance back to zero", "[refcount]") {
   require_root();
   require_device();
-  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
   const auto page = page_size();
   REQUIRE(refs() == 0);  // nothing else has the device open or mapped

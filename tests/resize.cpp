@@ -40,12 +40,15 @@ struct Kind {
   Sharing sharing;
 };
 
-// Every way a mapping can be made: remap is shared only.
-const std::vector<Kind> every_kind{
-    {Strategy::remap, Sharing::shared},
-    {Strategy::fault, Sharing::shared},
-    {Strategy::fault, Sharing::private_copy},
-};
+// Every way a mapping can be made: PFN-based strategies are shared only.
+const std::vector<Kind> every_kind = [] {
+  std::vector<Kind> kinds;
+  for (const auto strategy : all_strategies) {
+    kinds.push_back({strategy, Sharing::shared});
+    if (maps_pages(strategy)) kinds.push_back({strategy, Sharing::private_copy});
+  }
+  return kinds;
+}();
 
 std::string describe(const Kind& kind) {
   return std::string{to_string(kind.strategy)} +
@@ -54,7 +57,7 @@ std::string describe(const Kind& kind) {
 
 TEST_CASE("resize: growing keeps the data and zeroes the new pages", "[resize]") {
   require_device();
-  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
   const RestoreSize restore;
   const auto page = page_size();
@@ -155,7 +158,7 @@ TEST_CASE("resize: shrinking makes every mapping raise SIGBUS past the new end",
 TEST_CASE("resize: a mapping made through another device node raises SIGBUS too", "[resize]") {
   require_root();
   require_device();
-  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
   const RestoreSize restore;
   const auto size = restore.original();
@@ -334,8 +337,9 @@ void map_loop(const Device& device, std::size_t low, std::byte constant, RaceRes
 // and may only ever see zeroes or the markers the processes store.
 void child_loop(std::size_t low, std::size_t high, RaceResults& results) {
   const auto page = page_size();
+  std::size_t round = 0;
   for (std::uint8_t marker = 1; !results.stop; marker = marker % 3 + 1) {
-    const auto strategy = marker % 2 == 0 ? Strategy::remap : Strategy::fault;
+    const auto strategy = all_strategies.at(round++ % all_strategies.size());
     const auto status = run_in_child(
         [&] {
           const auto device = open_with(strategy);

@@ -14,7 +14,7 @@
 # Usage: runtests.sh TEST_BINARY
 # Environment:
 #   MMAPDEMO_KO            path of mmapdemo.ko (required)
-#   MMAPDEMO_BACKENDS      backends to test (default "kmalloc vmalloc")
+#   MMAPDEMO_BACKENDS      backends to test (default "kmalloc vmalloc chunked")
 #   MMAPDEMO_TEST_TIMEOUT  seconds per test case (default 120)
 #   MMAPDEMO_TEST_FILTER   Catch2 test spec choosing the tests (default: all)
 # The tests see MMAPDEMO_KO, MMAPDEMO_BACKEND and MMAPDEMO_PARAMS ("backend=<b>").
@@ -24,7 +24,7 @@ prog=${0##*/}
 
 usage() {
 	echo "usage: $prog TEST_BINARY   (environment: MMAPDEMO_KO=<path of mmapdemo.ko>" \
-		"[MMAPDEMO_BACKENDS=\"kmalloc vmalloc\"] [MMAPDEMO_TEST_TIMEOUT=120])" >&2
+		"[MMAPDEMO_BACKENDS=\"kmalloc vmalloc chunked\"] [MMAPDEMO_TEST_TIMEOUT=120])" >&2
 	exit 2
 }
 
@@ -49,7 +49,7 @@ export MMAPDEMO_KO
 . "${MMAPDEMO_GUEST_LIB:-/bin/guest-lib.sh}"
 work=$guest_work
 
-backends=${MMAPDEMO_BACKENDS:-kmalloc vmalloc}
+backends=${MMAPDEMO_BACKENDS:-kmalloc vmalloc chunked}
 tmo=$(positive MMAPDEMO_TEST_TIMEOUT "${MMAPDEMO_TEST_TIMEOUT:-120}") || exit 2
 
 load() {

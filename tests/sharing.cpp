@@ -9,6 +9,7 @@
 
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
+#include <catch2/generators/catch_generators_range.hpp>
 
 #include "support.hpp"
 
@@ -19,7 +20,7 @@ using namespace mmapdemo::test;
 
 TEST_CASE("sharing: a forked child and its parent share the mapping both ways", "[sharing]") {
   require_device();
-  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
   const auto page = page_size();
   const auto seed = new_seed();
@@ -44,7 +45,7 @@ TEST_CASE("sharing: a forked child and its parent share the mapping both ways", 
 // after its own mmap().
 TEST_CASE("sharing: two processes that map the device on their own see each other", "[sharing]") {
   require_device();
-  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
   const auto page = page_size();
   const auto seed = new_seed();
@@ -81,7 +82,7 @@ TEST_CASE("sharing: two processes that map the device on their own see each othe
 
 TEST_CASE("sharing: threads write disjoint slices of one mapping", "[sharing]") {
   require_device();
-  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
   constexpr std::size_t threads = 4;
   const auto seed = new_seed();
@@ -103,7 +104,7 @@ TEST_CASE("sharing: threads write disjoint slices of one mapping", "[sharing]") 
 
 TEST_CASE("sharing: threads with their own files and mappings see each other", "[sharing]") {
   require_device();
-  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
   constexpr std::size_t threads = 4;
   const auto seed = new_seed();
@@ -136,7 +137,7 @@ TEST_CASE("sharing: threads with their own files and mappings see each other", "
 
 TEST_CASE("sharing: mappings of one file alias each other", "[sharing]") {
   require_device();
-  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
   const auto page = page_size();
   const auto seed = new_seed();
@@ -177,7 +178,7 @@ TEST_CASE("sharing: mappings through files with different strategies alias", "[s
 
 TEST_CASE("sharing: what one file wrote the next file maps and reads", "[sharing]") {
   require_device();
-  const auto strategy = GENERATE(Strategy::remap, Strategy::fault);
+  const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
   const auto page = page_size();
   const auto seed = new_seed();

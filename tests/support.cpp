@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include <cerrno>
 #include <charconv>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -553,6 +555,23 @@ std::set<std::string, std::less<>> vm_flags(const void* address) {
   throw std::runtime_error(what.str());
 }
 
+std::uint64_t minor_faults() {
+  rusage usage{};
+  if (::getrusage(RUSAGE_SELF, &usage) != 0) throw std::system_error(last_error(), "getrusage");
+  return static_cast<std::uint64_t>(usage.ru_minflt);
+}
+
+bool kernel_at_least(int major, int minor) {
+  utsname name{};
+  if (::uname(&name) != 0) throw std::system_error(last_error(), "uname");
+  int running_major = 0;
+  int running_minor = 0;
+  if (std::sscanf(name.release, "%d.%d", &running_major, &running_minor) != 2) {
+    throw std::runtime_error(std::string{"cannot read the kernel version in "} + name.release);
+  }
+  return running_major > major || (running_major == major && running_minor >= minor);
+}
+
 // ---- the module ---------------------------------------------------------------
 
 Module Module::require() {
@@ -567,8 +586,9 @@ Module Module::require() {
 }
 
 Module::~Module() {
-  if (loaded_) return;
+  if (loaded_ && !other_params_) return;
   try {
+    if (loaded_) unload();
     load();
   } catch (const std::exception& e) {
     std::cerr << "mmapdemo tests: cannot reload the module: " << e.what() << '\n';
@@ -590,13 +610,18 @@ std::error_code Module::try_load(const std::string& params) noexcept {
   if (fd < 0) return last_error();
   const auto ec = sys_error(::syscall(SYS_finit_module, fd, params.c_str(), 0));
   ::close(fd);
-  if (!ec) loaded_ = true;
+  if (!ec) {
+    loaded_ = true;
+    other_params_ = params != params_;
+  }
   return ec;
 }
 
-void Module::load() {
-  if (const auto ec = try_load(params_)) {
-    throw std::system_error(ec, "finit_module " + ko_ + " (" + params_ + ")");
+void Module::load() { load_with(params_); }
+
+void Module::load_with(const std::string& params) {
+  if (const auto ec = try_load(params)) {
+    throw std::system_error(ec, "finit_module " + ko_ + " (" + params + ")");
   }
 
   // devtmpfs creates the node before finit_module() returns; poll anyway.

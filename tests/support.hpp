@@ -134,6 +134,13 @@ void write_file(const std::string& file, std::string_view text);
 [[nodiscard]] std::string sysfs_path(std::string_view name);
 [[nodiscard]] std::string debugfs_path(std::string_view name);
 
+// Page faults this process has taken that needed no I/O (ru_minflt): what
+// the kernel counts per fault, however many pages the fault mapped.
+[[nodiscard]] std::uint64_t minor_faults();
+
+// The running kernel is major.minor or newer (from uname()).
+[[nodiscard]] bool kernel_at_least(int major, int minor);
+
 // ---- raw address ranges -----------------------------------------------------
 
 // Owner of an address range the library does not model: anonymous
@@ -301,7 +308,8 @@ class Subprocess {
 
 // Unloads mmapdemo on request and always leaves it loaded again: the
 // destructor reloads it from MMAPDEMO_KO with MMAPDEMO_PARAMS if a test
-// stopped half way, so later tests find /dev/mmapdemo.
+// stopped half way or loaded it with other parameters, so later tests find
+// /dev/mmapdemo as the suite set it up.
 class Module {
  public:
   // SKIPs unless running as root with the device present and MMAPDEMO_KO and
@@ -319,6 +327,8 @@ class Module {
   [[nodiscard]] std::error_code try_load(const std::string& params) noexcept;
   // finit_module() with the suite's parameters, then wait (up to 2 s) for the node.
   void load();
+  // The same with other parameters; the destructor loads the suite's again.
+  void load_with(const std::string& params);
   void reload();
 
  private:
@@ -327,6 +337,7 @@ class Module {
   std::string ko_;
   std::string params_;
   bool loaded_ = true;
+  bool other_params_ = false;  // loaded with parameters other than params_
 };
 
 // The kernel log from the moment of construction on (/dev/kmsg).

@@ -20,7 +20,7 @@ void check_filled(std::byte value) {
   const auto device = Device::open(path);
   const auto size = static_cast<std::size_t>(device.info().size);
   CHECK(diff_fill(read_all(device, size, 0), value) == "");
-  for (const auto strategy : {Strategy::remap, Strategy::fault}) {
+  for (const auto strategy : all_strategies) {
     CAPTURE(strategy);
     const auto mapped = open_device(strategy);
     CHECK(diff_fill(Mapping::map(mapped, size, 0, Protection::read_only).bytes(), value) == "");

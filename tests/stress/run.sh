@@ -11,7 +11,7 @@
 # "kmemleak" step on kernels with kmemleak.
 #
 # Usage: stress-run.sh
-# Environment: MMAPDEMO_KO, MMAPDEMO_BACKENDS (default "kmalloc vmalloc"),
+# Environment: MMAPDEMO_KO, MMAPDEMO_BACKENDS (default "kmalloc vmalloc chunked"),
 #   MMAPDEMO_STRESS_SECONDS    mmapdemo-stress time per backend (default 60)
 #   MMAPDEMO_STRESS_PROCESSES  its worker processes (default 4)
 #   MMAPDEMO_STRESS_SEED       its seed (default: a new one, printed)
@@ -23,7 +23,7 @@ set -u
 work=$guest_work
 
 ko=${MMAPDEMO_KO:?MMAPDEMO_KO is not set}
-backends=${MMAPDEMO_BACKENDS:-kmalloc vmalloc}
+backends=${MMAPDEMO_BACKENDS:-kmalloc vmalloc chunked}
 seconds=$(positive MMAPDEMO_STRESS_SECONDS "${MMAPDEMO_STRESS_SECONDS:-60}") || exit 2
 processes=$(positive MMAPDEMO_STRESS_PROCESSES "${MMAPDEMO_STRESS_PROCESSES:-4}") || exit 2
 ng_seconds=$(positive MMAPDEMO_STRESSNG_SECONDS "${MMAPDEMO_STRESSNG_SECONDS:-30}") || exit 2

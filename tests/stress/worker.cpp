@@ -289,7 +289,7 @@ class Worker {
   void do_open() {
     if (files_.size() >= max_files) do_close();
     const bool writable = files_.empty() || !rng_.chance(15);
-    const auto strategy = rng_.chance(50) ? Strategy::remap : Strategy::fault;
+    const auto strategy = all_strategies.at(rng_.index(all_strategies.size()));
     note("{} {}", writable ? "O_RDWR" : "O_RDONLY", to_string(strategy));
     std::error_code ec;
     auto device = Device::open(config_.device, writable ? O_RDWR : O_RDONLY, ec);
@@ -318,7 +318,7 @@ class Worker {
     const auto [offset, length] = page_range(rng_.chance(70));
     // Now and then a writable MAP_SHARED of an O_RDONLY file: EACCES.
     const bool rw = is_private || file.writable || rng_.chance(30);
-    const int want = is_private && file.strategy == Strategy::remap ? EINVAL
+    const int want = is_private && !maps_pages(file.strategy) ? EINVAL
                      : !is_private && rw && !file.writable          ? EACCES
                                                                     : 0;
     note("{} {} offset {:#x} length {:#x} {} -> {}", is_private ? "private" : "shared",
@@ -811,7 +811,7 @@ class Worker {
     const std::size_t count = range.second;
     std::byte* const address = m->region.data() + first * page_;
     const std::size_t length = count * page_;
-    const bool pfnmap = m->strategy == Strategy::remap;
+    const bool pfnmap = !maps_pages(m->strategy);
     struct Advice {
       const char* name;
       int advice;  // or -1 for msync
