@@ -59,7 +59,7 @@ long proc_mem(pid_t pid, bool write, std::uint64_t address, std::span<std::byte>
   return done < 0 ? -err : static_cast<long>(done);
 }
 
-TEST_CASE("access: process_vm_readv from another process reads page-based mappings only",
+TEST_CASE("access: process vm readv from another process reads page-based mappings only",
           "[access]") {
   require_device();
   const auto strategy = GENERATE(from_range(all_strategies));
@@ -81,7 +81,7 @@ TEST_CASE("access: process_vm_readv from another process reads page-based mappin
   CHECK(status == ChildStatus::exited(maps_pages(strategy) ? 0 : failure(EFAULT)));
 }
 
-TEST_CASE("access: a debugger reads and writes every strategy's mapping through /proc/pid/mem",
+TEST_CASE("access: a debugger reads and writes the mapping of every strategy through /proc/pid/mem",
           "[access]") {
   require_device();
   const auto strategy = GENERATE(from_range(all_strategies));
@@ -109,8 +109,7 @@ TEST_CASE("access: a debugger reads and writes every strategy's mapping through 
   CHECK(diff_pattern(mapping.bytes().subspan(page, page), page, seed2) == "");
 }
 
-TEST_CASE("access: /proc/pid/mem cannot write through a read-only shared mapping",
-          "[access]") {
+TEST_CASE("access: /proc/pid/mem cannot write through a read-only shared mapping", "[access]") {
   require_device();
   const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
@@ -125,13 +124,11 @@ TEST_CASE("access: /proc/pid/mem cannot write through a read-only shared mapping
   CHECK(diff_pattern(read_all(device, page, 0), 0, seed) == "");
   // Reading is what a debugger does, and works.
   std::vector<std::byte> got(page);
-  CHECK(proc_mem(::getpid(), false, address_of(mapping.data()), got) ==
-        static_cast<long>(page));
+  CHECK(proc_mem(::getpid(), false, address_of(mapping.data()), got) == static_cast<long>(page));
   CHECK(diff_pattern(got, 0, seed) == "");
 }
 
-TEST_CASE("access: a debugger's write to a private mapping makes a private copy",
-          "[access]") {
+TEST_CASE("access: a debugger write to a private mapping makes a private copy", "[access]") {
   require_device();
   // PFN-based strategies map shared only.
   const auto strategy = GENERATE(from_range(page_based_strategies()));
@@ -142,12 +139,10 @@ TEST_CASE("access: a debugger's write to a private mapping makes a private copy"
   const auto seed2 = new_seed();
   write_all(device, pattern(page, 0, seed), 0);
   // Read-only, as a program's text: ptrace() may still plant a breakpoint.
-  const auto mapping =
-      Mapping::map(device, page, 0, Protection::read_only, Sharing::private_copy);
+  const auto mapping = Mapping::map(device, page, 0, Protection::read_only, Sharing::private_copy);
 
   auto other = pattern(page, 0, seed2);
-  CHECK(proc_mem(::getpid(), true, address_of(mapping.data()), other) ==
-        static_cast<long>(page));
+  CHECK(proc_mem(::getpid(), true, address_of(mapping.data()), other) == static_cast<long>(page));
   CHECK(diff_pattern(mapping.bytes(), 0, seed2) == "");
   CHECK(diff_pattern(read_all(device, page, 0), 0, seed) == "");
 }
@@ -197,7 +192,7 @@ TEST_CASE("access: vmsplice takes the pages of page-based mappings only", "[acce
   CHECK(diff_pattern(got, 0, seed) == "");
 }
 
-TEST_CASE("access: MADV_POPULATE_READ and WRITE fill page-based mappings only", "[access]") {
+TEST_CASE("access: MADV POPULATE READ and WRITE fill page-based mappings only", "[access]") {
   require_device();
   const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);

@@ -281,8 +281,7 @@ TEST_CASE("library: Mapping is move-only and unmaps what it owns", "[library]") 
 TEST_CASE("library: strategy and backend names round-trip", "[library]") {
   STATIC_CHECK(static_cast<std::uint32_t>(Strategy::remap) == MMAPDEMO_STRATEGY_REMAP);
   STATIC_CHECK(static_cast<std::uint32_t>(Strategy::fault) == MMAPDEMO_STRATEGY_FAULT);
-  STATIC_CHECK(static_cast<std::uint32_t>(Strategy::faultaround) ==
-               MMAPDEMO_STRATEGY_FAULTAROUND);
+  STATIC_CHECK(static_cast<std::uint32_t>(Strategy::faultaround) == MMAPDEMO_STRATEGY_FAULTAROUND);
   STATIC_CHECK(static_cast<std::uint32_t>(Strategy::prefault) == MMAPDEMO_STRATEGY_PREFAULT);
   STATIC_CHECK(static_cast<std::uint32_t>(Strategy::huge) == MMAPDEMO_STRATEGY_HUGE);
   STATIC_CHECK(static_cast<std::uint32_t>(Backend::kmalloc) == MMAPDEMO_BACKEND_KMALLOC);

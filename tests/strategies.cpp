@@ -78,7 +78,7 @@ std::size_t fault_around_pages() {
 // mapping has .map_pages; without it the fault is retried under mmap_lock.
 bool file_faults_under_vma_lock() { return kernel_at_least(6, 7); }
 
-TEST_CASE("strategies: fault takes one fault per page, read or written", "[strategies]") {
+TEST_CASE("strategies: fault takes one fault per page read or written", "[strategies]") {
   require_device();
   const auto device = open_device(Strategy::fault);
   const auto size = static_cast<std::size_t>(device.info().size);
@@ -100,7 +100,7 @@ TEST_CASE("strategies: fault takes one fault per page, read or written", "[strat
   CHECK(diff_pattern(read_all(device, size, 0), 0, seed) == "");
 }
 
-TEST_CASE("strategies: faultaround maps the pages around a read fault, not a write fault",
+TEST_CASE("strategies: faultaround maps the pages around a read fault but not a write fault",
           "[strategies]") {
   require_device();
   const auto device = open_device(Strategy::faultaround);
@@ -132,7 +132,7 @@ TEST_CASE("strategies: faultaround maps the pages around a read fault, not a wri
   CHECK(diff_pattern(read_all(device, size, 0), 0, seed) == "");
 }
 
-TEST_CASE("strategies: prefault needs no fault after mmap, and refills what was zapped",
+TEST_CASE("strategies: prefault needs no fault after mmap and refills what was zapped",
           "[strategies]") {
   require_device();
   const auto device = open_device(Strategy::prefault);
@@ -180,7 +180,7 @@ std::uint64_t huge_faults(const std::byte* data, std::size_t length, bool pmd_en
 }
 
 TEST_CASE("strategies: huge maps a 2 MiB chunk with one fault where the kernel can",
-          "[strategies][huge]") {
+          "[strategies]") {
   struct Setup {
     const char* params;
     bool chunks;  // the memory is in 2 MiB aligned, physically contiguous chunks

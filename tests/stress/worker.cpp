@@ -319,8 +319,8 @@ class Worker {
     // Now and then a writable MAP_SHARED of an O_RDONLY file: EACCES.
     const bool rw = is_private || file.writable || rng_.chance(30);
     const int want = is_private && !maps_pages(file.strategy) ? EINVAL
-                     : !is_private && rw && !file.writable          ? EACCES
-                                                                    : 0;
+                     : !is_private && rw && !file.writable    ? EACCES
+                                                              : 0;
     note("{} {} offset {:#x} length {:#x} {} -> {}", is_private ? "private" : "shared",
          to_string(file.strategy), offset, length, rw ? "rw" : "ro", errno_name(want));
     void* address =
