@@ -459,7 +459,11 @@ static int mmapdemo_remap(const struct mmapdemo_mem *mem,
 
 /*
  * vm_insert_pages() takes each page table lock once per batch of pages, not
- * once per page, and leaves ordinary, refcounted page entries.
+ * once per page, and leaves ordinary, refcounted page entries. The range
+ * lies in the new VMA and every page may be inserted, so it can only fail
+ * to allocate a page table: -ENOMEM for the last level, but -EFAULT for
+ * the levels above (walk_to_pmd()), which mmap() must not report. On error
+ * the mm unmaps what was inserted.
  */
 static int mmapdemo_prefault(const struct mmapdemo_mem *mem,
 			     struct vm_area_struct *vma)
@@ -467,8 +471,10 @@ static int mmapdemo_prefault(const struct mmapdemo_mem *mem,
 	unsigned long left = vma_pages(vma);
 
 	vm_flags_mod(vma, VM_MIXEDMAP, 0);
-	return vm_insert_pages(vma, vma->vm_start, &mem->pages[vma->vm_pgoff],
-			       &left);	/* on error the mm unmaps what was done */
+	if (vm_insert_pages(vma, vma->vm_start, &mem->pages[vma->vm_pgoff],
+			    &left))
+		return -ENOMEM;
+	return 0;
 }
 
 /**
