@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Draw the PNG of `make bench`: per kernel, first touch (ns/page) and
-bandwidth (sum, ratio to anon) against size, one line per variant.
+"""Draw the PNG of `make bench`: per kernel, first touch by writes and by
+reads (ns/page) and bandwidth (sum, ratio to anon) against size, one line
+per variant.
 
 Usage: scripts/bench-plot.py --output PNG FILE.json...
 """
@@ -44,11 +45,13 @@ def main():
     if not docs:
         raise SystemExit("bench-plot: no guest results")
 
-    fig, axes = plt.subplots(len(docs), 2, figsize=(13, 4.5 * len(docs)), squeeze=False)
+    fig, axes = plt.subplots(len(docs), 3, figsize=(19, 5.5 * len(docs)), squeeze=False)
     for row, doc in enumerate(docs):
         panels = [
-            (series(doc, "first-touch", "touch", "ns/page", "value"),
+            (series(doc, "first-touch", "write", "ns/page", "value"),
              "first touch: mmap + write per page + munmap", "ns/page (log)", True),
+            (series(doc, "first-touch", "read", "ns/page", "value"),
+             "first touch: mmap + read per page + munmap", "ns/page (log)", True),
             (series(doc, "bandwidth", "sum", "GB/s", "ratio"),
              "bandwidth, sequential sum: ratio to anon", "ratio to anon", False),
         ]
@@ -65,7 +68,7 @@ def main():
             ax.set_xlabel("size (bytes)")
             ax.set_ylabel(ylabel)
             ax.grid(True, which="both", alpha=0.3)
-            ax.legend(fontsize=7)
+            ax.legend(fontsize=6, ncol=2)
     fig.tight_layout()
     fig.savefig(args.output, dpi=100)
 
