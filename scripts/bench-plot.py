@@ -31,6 +31,19 @@ def series(doc, part, op, unit, field):
     return {k: sorted(v.items()) for k, v in lines.items()}
 
 
+# One colour per variant, one line style per backend: 17 lines stay apart.
+COLOURS = {"remap": "tab:blue", "fault": "tab:red", "faultaround": "tab:green",
+           "prefault": "tab:purple", "huge": "tab:orange", "anon": "black",
+           "anon-4k": "tab:gray", "memfd": "tab:brown"}
+LINES = {"kmalloc": "-", "vmalloc": "--", "chunked": ":"}
+
+
+def style(label):
+    backend, _, variant = label.rpartition("/")
+    return {"color": COLOURS.get(variant), "linestyle": LINES.get(backend, "-."),
+            "linewidth": 2 if not backend else 1.3}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--output", required=True)
@@ -58,7 +71,8 @@ def main():
         for col, (lines, title, ylabel, logy) in enumerate(panels):
             ax = axes[row][col]
             for label, points in sorted(lines.items()):
-                ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=label)
+                ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", markersize=3,
+                        label=label, **style(label))
             ax.set_xscale("log", base=2)
             if logy:
                 ax.set_yscale("log")

@@ -22,9 +22,10 @@ PARTS = ["bandwidth", "first-touch", "mmap-only", "seed-002", "ipc", "scaling"]
 TITLES = {
     "bandwidth": "1. bandwidth parity: GB/s over a pre-touched region; ratio to anon",
     "first-touch": "2. first touch: mmap + one write (or one read) per page + munmap; ns/page and"
-                   " ratios to anon (same access), remap and fault; faults per page (ru_minflt)"
-                   " and the driver's own (a fault-around or huge fault counts once); share of"
-                   " the driver's faults served under the per-VMA lock",
+                   " ratios to anon (THP as configured; same access), anon-4k (4 KiB pages only),"
+                   " remap and fault; faults per page (ru_minflt) and the driver's own (a"
+                   " fault-around or huge fault counts once); share of the driver's faults served"
+                   " under the per-VMA lock",
     "mmap-only": "2d. mmap() alone: microseconds per call, and its slope per page",
     "seed-002": "3. seed 002: read/write vs mmap, microseconds per run; ratio read/write / mmap",
     "ipc": "4. IPC ping-pong: one-way messages/s; ratio to pipe",
