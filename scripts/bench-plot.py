@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Draw the PNG of `make bench`: per kernel, first touch (ns/page) and
-bandwidth (sum, ratio to anon) against size, one line per variant.
+"""Draw the PNG of `make bench`: per kernel, first touch by writes and by
+reads (ns/page) and bandwidth (sum, ratio to anon) against size, one line
+per variant.
 
 Usage: scripts/bench-plot.py --output PNG FILE.json...
 """
@@ -30,6 +31,19 @@ def series(doc, part, op, unit, field):
     return {k: sorted(v.items()) for k, v in lines.items()}
 
 
+# One colour per variant, one line style per backend: 17 lines stay apart.
+COLOURS = {"remap": "tab:blue", "fault": "tab:red", "faultaround": "tab:green",
+           "prefault": "tab:purple", "huge": "tab:orange", "anon": "black",
+           "anon-4k": "tab:gray", "memfd": "tab:brown"}
+LINES = {"kmalloc": "-", "vmalloc": "--", "chunked": ":"}
+
+
+def style(label):
+    backend, _, variant = label.rpartition("/")
+    return {"color": COLOURS.get(variant), "linestyle": LINES.get(backend, "-."),
+            "linewidth": 2 if not backend else 1.3}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--output", required=True)
@@ -44,18 +58,21 @@ def main():
     if not docs:
         raise SystemExit("bench-plot: no guest results")
 
-    fig, axes = plt.subplots(len(docs), 2, figsize=(13, 4.5 * len(docs)), squeeze=False)
+    fig, axes = plt.subplots(len(docs), 3, figsize=(19, 5.5 * len(docs)), squeeze=False)
     for row, doc in enumerate(docs):
         panels = [
-            (series(doc, "first-touch", "touch", "ns/page", "value"),
+            (series(doc, "first-touch", "write", "ns/page", "value"),
              "first touch: mmap + write per page + munmap", "ns/page (log)", True),
+            (series(doc, "first-touch", "read", "ns/page", "value"),
+             "first touch: mmap + read per page + munmap", "ns/page (log)", True),
             (series(doc, "bandwidth", "sum", "GB/s", "ratio"),
              "bandwidth, sequential sum: ratio to anon", "ratio to anon", False),
         ]
         for col, (lines, title, ylabel, logy) in enumerate(panels):
             ax = axes[row][col]
             for label, points in sorted(lines.items()):
-                ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=label)
+                ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", markersize=3,
+                        label=label, **style(label))
             ax.set_xscale("log", base=2)
             if logy:
                 ax.set_yscale("log")
@@ -65,7 +82,7 @@ def main():
             ax.set_xlabel("size (bytes)")
             ax.set_ylabel(ylabel)
             ax.grid(True, which="both", alpha=0.3)
-            ax.legend(fontsize=7)
+            ax.legend(fontsize=6, ncol=2)
     fig.tight_layout()
     fig.savefig(args.output, dpi=100)
 

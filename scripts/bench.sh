@@ -3,7 +3,8 @@
 #
 # `make bench`: the user-space baselines on the host (calibration), then one
 # guest boot per kernel series (scripts/guest.sh SERIES bench, which runs
-# scripts/guest-bench.sh: every part, both backends, in that one boot), then
+# scripts/guest-bench.sh: every part on the kmalloc and vmalloc backends,
+# bandwidth and first touch on the chunked one, in that one boot), then
 # one table per kernel and a PNG.
 # Progress is a line on stderr. Expects the static mmapdemo-bench from the
 # build tree (`make bench` builds it).
@@ -14,7 +15,7 @@
 #   MMAPDEMO_BENCH_OUT       results directory (default <repo>/bench-results)
 #   MMAPDEMO_BENCH_REPS      repetitions per variant (default 10)
 #   MMAPDEMO_BENCH_PARTS     comma-separated parts (default all)
-#   MMAPDEMO_BENCH_BACKENDS  backends in the guest (default "kmalloc vmalloc")
+#   MMAPDEMO_BENCH_BACKENDS  backends in the guest (default "kmalloc vmalloc chunked")
 #   MMAPDEMO_VM_TIMEOUT      wall-clock limit per guest in seconds (default 600)
 # Results: <out>/<kernel>.json per kernel, <out>/host.json, <out>/bench.png,
 # <out>/table.txt; guest logs in $BUILD/vm/<kver>/bench/.
@@ -45,7 +46,7 @@ build=${BUILD:-$root/build}
 out=${MMAPDEMO_BENCH_OUT:-$root/bench-results}
 reps=${MMAPDEMO_BENCH_REPS:-10}
 parts=${MMAPDEMO_BENCH_PARTS:-all}
-backends=${MMAPDEMO_BENCH_BACKENDS:-kmalloc vmalloc}
+backends=${MMAPDEMO_BENCH_BACKENDS:-kmalloc vmalloc chunked}
 [[ $reps =~ ^[1-9][0-9]*$ ]] || die "MMAPDEMO_BENCH_REPS must be a positive number"
 [[ $parts =~ ^[a-z0-9,-]+$ && $backends =~ ^[a-z\ ]+$ ]] ||
 	die "unexpected MMAPDEMO_BENCH_PARTS or MMAPDEMO_BENCH_BACKENDS"
@@ -134,6 +135,10 @@ for series in "${series_list[@]}"; do
 			awk -v b="$b" '$1 == "END" && $2 == b { on = 0 } on { print } $1 == "BEGIN" && $2 == b { on = 1 }' \
 				>"$doc"
 		header=$(tr -d '\r' <"$outdir/results.log" | grep "^BEGIN $b " || :)
+		if [[ -z $header ]]; then
+			echo "$prog: $KVER $b: no results (see $outdir/console.log)" >&2
+			continue
+		fi
 		read -r _ _ want_bytes want_sum <<<"${header:-x x 0 none}"
 		got_bytes=$(wc -c <"$doc")
 		got_sum=$(md5sum <"$doc")

@@ -17,7 +17,7 @@
 #                    (tests/install.sh)
 #           cycles   insmod/rmmod cycles with memory accounting (tests/cycles.sh)
 #           stress   mmapdemo-stress and stress-ng (tests/stress/run.sh)
-#           bench    mmapdemo-bench on both backends (scripts/guest-bench.sh;
+#           bench    mmapdemo-bench on each backend (scripts/guest-bench.sh;
 #                    scripts/bench.sh runs it and reads its results)
 # Environment (all optional):
 #   BUILD                  build directory (default <repo>/build)

@@ -41,6 +41,19 @@ TEST_CASE("bench stats: spread is the interquartile range relative to the median
   CHECK(bench::summarize(same).spread == 0);
 }
 
+TEST_CASE("bench stats: NaN samples are repetitions without the figure", "[bench]") {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const std::vector<double> some{nan, 4, 2, nan, 3};
+  const auto s = bench::summarize(some);
+  CHECK(s.n == 3);
+  CHECK(s.median == 3);
+  CHECK(s.spread == Approx(1.0 / 3));
+  const auto none = bench::summarize(std::vector<double>{nan, nan});
+  CHECK(none.n == 0);
+  CHECK(std::isnan(none.median));
+  CHECK(std::isnan(none.spread));
+}
+
 TEST_CASE("bench stats: paired ratios divide repetition by repetition", "[bench]") {
   const std::vector<double> a{2, 6, 12};
   const std::vector<double> b{1, 3, 4};

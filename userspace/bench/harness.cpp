@@ -67,6 +67,12 @@ Region Region::anonymous(std::size_t size, bool populate) {
   return Region{static_cast<std::byte*>(p), size};
 }
 
+Region Region::anonymous_small_pages(std::size_t size) {
+  auto region = anonymous(size, false);
+  if (::madvise(region.data(), size, MADV_NOHUGEPAGE) != 0) fail("madvise MADV_NOHUGEPAGE");
+  return region;
+}
+
 Region Region::shared_anonymous(std::size_t size) {
   void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) fail("mmap shared anonymous " + size_label(size));
@@ -161,10 +167,13 @@ std::vector<std::vector<double>> compare(Results& results, const Comparison& wha
     }
   }
 
-  std::size_t base = count;
-  for (std::size_t v = 0; v < count; ++v) {
-    if (variants[v].name == what.baseline) base = v;
-  }
+  auto index_of = [&variants, count](const std::string& name) {
+    for (std::size_t v = 0; v < count; ++v) {
+      if (variants[v].name == name) return v;
+    }
+    return count;
+  };
+  const auto base = index_of(what.baseline);
   std::vector<std::vector<double>> first(count);
   for (std::size_t v = 0; v < count; ++v) {
     for (std::size_t u = 0; u < samples[v].size(); ++u) {
@@ -180,6 +189,12 @@ std::vector<std::vector<double>> compare(Results& results, const Comparison& wha
       if (u == 0 && base < count) {
         row.baseline = what.baseline;
         row.ratio = summarize(paired_ratios(samples[v][0].second, samples[base][0].second));
+      }
+      for (const auto& other : what.also_vs) {
+        const auto o = index_of(other);
+        if (u != 0 || o == count || samples[o].empty()) continue;
+        row.more_ratios.emplace_back(
+            other, summarize(paired_ratios(samples[v][0].second, samples[o][0].second)));
       }
       results.rows.push_back(std::move(row));
     }

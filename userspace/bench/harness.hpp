@@ -15,6 +15,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <mmapdemo/mmapdemo.hpp>
@@ -54,6 +55,8 @@ class Region {
 
   // MAP_PRIVATE | MAP_ANONYMOUS, populated (every page present) when asked.
   [[nodiscard]] static Region anonymous(std::size_t size, bool populate);
+  // The same with MADV_NOHUGEPAGE: 4 KiB pages whatever the THP setting.
+  [[nodiscard]] static Region anonymous_small_pages(std::size_t size);
   // MAP_SHARED | MAP_ANONYMOUS: survives fork() shared, like a device mapping.
   [[nodiscard]] static Region shared_anonymous(std::size_t size);
   // MAP_SHARED of fd (a memfd), populated when asked.
@@ -118,6 +121,9 @@ struct Row {
   Summary value;
   std::string baseline;  // variant the ratio is relative to; "" for none
   std::optional<Summary> ratio;
+  // Ratios of the same figure to further variants of the comparison (e.g.
+  // remap and fault in the strategy ablation), by their names.
+  std::vector<std::pair<std::string, Summary>> more_ratios;
   bool higher_is_better = true;
 };
 
@@ -144,12 +150,14 @@ struct Comparison {
   std::uint64_t size = 0;
   std::string baseline;  // name of the baseline variant ("" for none)
   bool higher_is_better = true;
+  // Further variants to divide the first unit by, where they take part.
+  std::vector<std::string> also_vs = {};
 };
 
 // Runs every variant reps times, interleaved (each repetition runs every
 // variant once, starting at a rotating position so no variant always runs
 // first), and adds one Row per variant and unit, with the ratio of the first
-// unit to the baseline's per repetition.
+// unit to the baseline's per repetition (and to each also_vs variant's).
 // Returns the samples of the first unit, per variant.
 std::vector<std::vector<double>> compare(Results& results, const Comparison& what,
                                          std::vector<Variant>& variants, int reps);

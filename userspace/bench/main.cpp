@@ -113,6 +113,12 @@ std::string to_json(const bench::Results& results, const bench::Config& config,
     } else {
       json.null();
     }
+    json.key("more_ratios").begin_object();
+    for (const auto& [name, ratio] : row.more_ratios) {
+      json.key(name);
+      write_summary(json, ratio);
+    }
+    json.end_object();
     json.end_object();
   }
   json.end_array();

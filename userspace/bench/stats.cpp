@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 #include <stdexcept>
 
@@ -26,11 +27,15 @@ double quantile(std::span<const double> samples, double q) {
 double median(std::span<const double> samples) { return quantile(samples, 0.5); }
 
 Summary summarize(std::span<const double> samples) {
+  std::vector<double> known;
+  known.reserve(samples.size());
+  std::copy_if(samples.begin(), samples.end(), std::back_inserter(known),
+               [](double x) { return !std::isnan(x); });
   Summary s;
-  s.n = samples.size();
-  s.median = median(samples);
-  const double iqr = quantile(samples, 0.75) - quantile(samples, 0.25);
-  s.spread = s.median != 0 ? iqr / std::abs(s.median) : (samples.empty() ? nan : 0.0);
+  s.n = known.size();
+  s.median = median(known);
+  const double iqr = quantile(known, 0.75) - quantile(known, 0.25);
+  s.spread = s.median != 0 ? iqr / std::abs(s.median) : (known.empty() ? nan : 0.0);
   return s;
 }
 

@@ -25,6 +25,8 @@ struct Summary {
 
 [[nodiscard]] double median(std::span<const double> samples);
 
+// NaN samples stand for repetitions without that figure (e.g. a share of
+// zero faults) and are left out: n counts the others.
 [[nodiscard]] Summary summarize(std::span<const double> samples);
 
 // Per-repetition ratios a[i] / b[i]: samples of one repetition were measured
