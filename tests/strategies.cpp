@@ -78,6 +78,24 @@ std::size_t fault_around_pages() {
 // mapping has .map_pages; without it the fault is retried under mmap_lock.
 bool file_faults_under_vma_lock() { return kernel_at_least(6, 7); }
 
+TEST_CASE("strategies: each one can be the module default and is chosen by name", "[strategies]") {
+  auto module = Module::require();
+  for (const auto strategy : all_strategies) {
+    const auto name = std::string{to_string(strategy)};
+    CAPTURE(name);
+    module.unload();
+    module.load_with("strategy=" + name);
+    CHECK(read_text(sysfs_path("default_strategy")) == name + "\n");
+    const auto device = Device::open();
+    const auto info = device.info();
+    CHECK(info.default_strategy == strategy);
+    CHECK(info.strategy == strategy);
+    // The default is a file's strategy from open() on: no ioctl needed.
+    const auto mapping = Mapping::map(device, page_size());
+    CHECK(vm_flags(mapping.data()).contains("pf") == !maps_pages(strategy));
+  }
+}
+
 TEST_CASE("strategies: fault takes one fault per page read or written", "[strategies]") {
   require_device();
   const auto device = open_device(Strategy::fault);
