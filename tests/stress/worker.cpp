@@ -742,11 +742,12 @@ class Worker {
 
   void do_set_strategy() {
     File& file = any_file();
-    constexpr std::array<std::uint32_t, 4> unknown{2, 3, 0x7fffffff, 0xffffffff};
-    std::uint32_t value = rng_.chance(50) ? MMAPDEMO_STRATEGY_REMAP : MMAPDEMO_STRATEGY_FAULT;
+    constexpr auto last = static_cast<std::uint32_t>(all_strategies.back());
+    constexpr std::array<std::uint32_t, 4> unknown{last + 1, last + 2, 0x7fffffff, 0xffffffff};
+    auto value = static_cast<std::uint32_t>(all_strategies.at(rng_.index(all_strategies.size())));
     if (rng_.chance(25)) value = unknown.at(rng_.index(unknown.size()));
     // The value is checked before whether the file was mapped.
-    const int want = value > MMAPDEMO_STRATEGY_FAULT ? EINVAL : file.mapped ? EBUSY : 0;
+    const int want = value > last ? EINVAL : file.mapped ? EBUSY : 0;
     note("{} (mapped: {}) -> {}", value, file.mapped, errno_name(want));
     const int got = error_of(::ioctl(file.device.fd(), MMAPDEMO_IOC_SET_STRATEGY, &value) != 0);
     if (expect(got, want, "SET_STRATEGY") && want == 0) file.strategy = Strategy{value};
