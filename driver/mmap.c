@@ -34,8 +34,8 @@
  *    on first access.
  *  - faultaround: .fault plus .map_pages, which the core calls on a read
  *    fault to map up to fault_around_bytes around it in one go. With
- *    .map_pages set, 6.12 also serves the faults under the per-VMA lock
- *    rather than retrying them under mmap_lock.
+ *    .map_pages set, 6.7 and later also serve the faults under the per-VMA
+ *    lock rather than retrying them under mmap_lock.
  *  - prefault: every page at mmap() time with vm_insert_pages(), which
  *    takes each page table lock once per batch; .fault refills after a
  *    resize.
