@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch_test_macros.hpp>
@@ -45,6 +46,22 @@ std::vector<Strategy> page_based_strategies() {
 
 std::uint64_t address_of(const void* p) { return reinterpret_cast<std::uintptr_t>(p); }
 
+// A file of the strategy, a fresh pattern in the first length bytes of the
+// buffer, and a shared read-write mapping of them.
+struct Patterned {
+  Device device;
+  std::uint32_t seed;
+  Mapping mapping;
+};
+
+Patterned patterned(Strategy strategy, std::size_t length) {
+  auto device = open_device(strategy);
+  const auto seed = new_seed();
+  write_all(device, pattern(length, 0, seed), 0);
+  auto mapping = Mapping::map(device, length);
+  return {std::move(device), seed, std::move(mapping)};
+}
+
 // pread()/pwrite() of /proc/<pid>/mem at a user address: the bytes done, or
 // -errno.
 long proc_mem(pid_t pid, bool write, std::uint64_t address, std::span<std::byte> bytes) {
@@ -64,11 +81,10 @@ TEST_CASE("access: process vm readv from another process reads page-based mappin
   require_device();
   const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
-  const auto device = open_device(strategy);
   const auto length = 4 * page_size();
-  const auto seed = new_seed();
-  write_all(device, pattern(length, 0, seed), 0);
-  const auto mapping = Mapping::map(device, length);
+  const auto fixture = patterned(strategy, length);
+  const auto& mapping = fixture.mapping;
+  const auto seed = fixture.seed;
 
   const auto status = run_in_child([&] {
     std::vector<std::byte> got(length);
@@ -86,12 +102,12 @@ TEST_CASE("access: a debugger reads and writes the mapping of every strategy thr
   require_device();
   const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
-  const auto device = open_device(strategy);
   const auto page = page_size();
-  const auto seed = new_seed();
+  const auto fixture = patterned(strategy, 4 * page);
+  const auto& device = fixture.device;
+  const auto& mapping = fixture.mapping;
+  const auto seed = fixture.seed;
   const auto seed2 = new_seed();
-  write_all(device, pattern(4 * page, 0, seed), 0);
-  const auto mapping = Mapping::map(device, 4 * page);
 
   const auto status = run_in_child([&] {
     std::vector<std::byte> got(4 * page);
@@ -170,11 +186,10 @@ TEST_CASE("access: vmsplice takes the pages of page-based mappings only", "[acce
   require_device();
   const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
-  const auto device = open_device(strategy);
   const auto length = 2 * page_size();
-  const auto seed = new_seed();
-  write_all(device, pattern(length, 0, seed), 0);
-  const auto mapping = Mapping::map(device, length);
+  const auto fixture = patterned(strategy, length);
+  const auto& mapping = fixture.mapping;
+  const auto seed = fixture.seed;
 
   std::array<int, 2> ends{};
   REQUIRE(::pipe2(ends.data(), O_CLOEXEC | O_NONBLOCK) == 0);
