@@ -28,7 +28,7 @@
 #   MMAPDEMO_CYCLES        insmod/rmmod cycles (cycles; default 1000, 240 on
 #                          the debug kernel)
 #   MMAPDEMO_STRESS_SECONDS    mmapdemo-stress seconds per backend (stress;
-#                              default 60, 200 on the debug kernel)
+#                              default 60, 150 on the debug kernel)
 #   MMAPDEMO_STRESS_PROCESSES, MMAPDEMO_STRESS_SEED, MMAPDEMO_STRESSNG_SECONDS
 #   MMAPDEMO_BENCH_REPS, MMAPDEMO_BENCH_PARTS, MMAPDEMO_BENCH_BACKENDS (bench)
 #   MMAPDEMO_VM_TIMEOUT    wall-clock limit of the guest in seconds (default
@@ -148,9 +148,9 @@ cycles)
 	run=(/bin/cycles.sh)
 	;;
 stress)
-	# The debug lane's stress runs ten minutes in all, over three backends.
+	# The debug lane's stress: seven and a half minutes over three backends.
 	if [[ $series == debug ]]; then
-		export MMAPDEMO_STRESS_SECONDS=${MMAPDEMO_STRESS_SECONDS:-200}
+		export MMAPDEMO_STRESS_SECONDS=${MMAPDEMO_STRESS_SECONDS:-150}
 	fi
 	program /bin/mmapdemo-stress "$build/userspace/tests/stress/mmapdemo-stress"
 	# Debian's stress-ng is dynamic: build-initramfs.sh brings its libraries.
