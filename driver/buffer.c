@@ -140,6 +140,27 @@ static void mmapdemo_chunked_free(struct mmapdemo_mem *mem)
 	mmapdemo_chunked_free_chunks(mem, mem->npages);
 }
 
+/**
+ * mmapdemo_mem_is_chunk() - whether pages make one whole, aligned chunk
+ * @mem: the memory
+ * @pgoff: first page
+ *
+ * The kmalloc backend is physically contiguous throughout, the chunked one
+ * within each chunk; vmalloc memory is taken as contiguous nowhere.
+ *
+ * Return: true if pages [@pgoff, @pgoff + MMAPDEMO_CHUNK_PAGES) are in
+ * @mem, physically contiguous, and start at a page frame aligned to
+ * MMAPDEMO_CHUNK_SIZE, as one PMD entry needs.
+ */
+bool mmapdemo_mem_is_chunk(const struct mmapdemo_mem *mem, pgoff_t pgoff)
+{
+	if (mem->backend == MMAPDEMO_BACKEND_VMALLOC ||
+	    !IS_ALIGNED(pgoff, MMAPDEMO_CHUNK_PAGES) || pgoff >= mem->npages ||
+	    mem->npages - pgoff < MMAPDEMO_CHUNK_PAGES)
+		return false;
+	return IS_ALIGNED(page_to_pfn(mem->pages[pgoff]), MMAPDEMO_CHUNK_PAGES);
+}
+
 static int mmapdemo_vmalloc_alloc(struct mmapdemo_mem *mem)
 {
 	pgoff_t i;

@@ -57,16 +57,10 @@
 #include "mmapdemo.h"
 #include "trace.h"
 
-static bool mmapdemo_maps_pfns(enum mmapdemo_strategy strategy)
-{
-	return strategy == MMAPDEMO_STRATEGY_REMAP ||
-	       strategy == MMAPDEMO_STRATEGY_HUGE;
-}
-
 /**
  * mmapdemo_check_mapping() - the mapping policy shared by all strategies
  * @mem: the memory to be mapped
- * @strategy: the strategy that would map it
+ * @maps_pfns: the strategy maps page frames, not struct pages
  * @pgoff: first page of the buffer requested
  * @count: number of pages requested
  * @vm_flags: the VM_* flags of the request
@@ -74,8 +68,8 @@ static bool mmapdemo_maps_pfns(enum mmapdemo_strategy strategy)
  * Return: 0 if the mapping may be made, else the errno for mmap() to return.
  */
 static int mmapdemo_check_mapping(const struct mmapdemo_mem *mem,
-				  enum mmapdemo_strategy strategy,
-				  pgoff_t pgoff, unsigned long count,
+				  bool maps_pfns, pgoff_t pgoff,
+				  unsigned long count,
 				  vm_flags_t vm_flags)
 {
 	if (pgoff >= mem->npages || count > mem->npages - pgoff)
@@ -86,7 +80,7 @@ static int mmapdemo_check_mapping(const struct mmapdemo_mem *mem,
 	 * VM_MAYSHARE, not VM_SHARED: the mm drops VM_SHARED from a
 	 * MAP_SHARED mapping of a file opened read-only.
 	 */
-	if (!(vm_flags & VM_MAYSHARE) && mmapdemo_maps_pfns(strategy))
+	if (!(vm_flags & VM_MAYSHARE) && maps_pfns)
 		return -EINVAL;
 	return 0;
 }
@@ -250,8 +244,8 @@ static vm_fault_t mmapdemo_vm_map_pages(struct vm_fault *vmf,
 	struct mmapdemo_vma *mv = vma->vm_private_data;
 	struct mmapdemo_buffer *buf = mv->buf;
 	unsigned long addr, left;
-	bool mapped = false;
 	pgoff_t pgoff, end;
+	bool mapped;
 	int err;
 
 	if (pmd_none(READ_ONCE(*vmf->pmd)))
@@ -259,22 +253,19 @@ static vm_fault_t mmapdemo_vm_map_pages(struct vm_fault *vmf,
 	if (!down_read_trylock(&buf->lock))
 		return 0;
 
+	/* Every page in [start_pgoff, pgoff) is mapped when the loop ends. */
 	end = min_t(pgoff_t, end_pgoff + 1, buf->mem->npages);
 	pgoff = start_pgoff;
 	while (pgoff < end) {
 		addr = vma->vm_start + ((pgoff - vma->vm_pgoff) << PAGE_SHIFT);
 		left = end - pgoff;
 		err = vm_insert_pages(vma, addr, &buf->mem->pages[pgoff], &left);
-		if (vmf->pgoff >= pgoff && vmf->pgoff < end - left)
-			mapped = true;
 		pgoff = end - left;
 		if (err != -EBUSY)
 			break;
-		/* Already mapped: by an earlier fault, or racing one. */
-		if (pgoff == vmf->pgoff)
-			mapped = true;
-		pgoff++;
+		pgoff++;	/* mapped already, by an earlier or a racing fault */
 	}
+	mapped = vmf->pgoff < pgoff;
 	if (mapped)
 		mmapdemo_count_fault(mv, vmf);
 	up_read(&buf->lock);
@@ -289,10 +280,9 @@ static vm_fault_t mmapdemo_vm_map_pages(struct vm_fault *vmf,
  * @vmf: the fault
  * @order: the size of entry the core asks for
  *
- * Possible when the PMD-aligned range around the address lies in the VMA,
- * its first page offset is a multiple of MMAPDEMO_CHUNK_PAGES, the buffer
- * holds all of that chunk, and the chunk's memory is physically contiguous
- * (kmalloc and chunked backends) and aligned (so the PFN is too).
+ * Possible when the PMD-aligned range around the address lies in the VMA
+ * and maps a whole physically contiguous, aligned chunk of the buffer
+ * (mmapdemo_mem_is_chunk()).
  *
  * Return: VM_FAULT_NOPAGE, or VM_FAULT_FALLBACK: the core then maps one
  * page through .fault, which also raises SIGBUS past the end.
@@ -304,7 +294,6 @@ static vm_fault_t mmapdemo_vm_huge_fault(struct vm_fault *vmf,
 	struct mmapdemo_vma *mv = vma->vm_private_data;
 	struct mmapdemo_buffer *buf = mv->buf;
 	unsigned long haddr = vmf->address & PMD_MASK;
-	struct mmapdemo_mem *mem;
 	vm_fault_t ret = VM_FAULT_FALLBACK;
 	unsigned long pfn;
 	pgoff_t pgoff;
@@ -314,18 +303,11 @@ static vm_fault_t mmapdemo_vm_huge_fault(struct vm_fault *vmf,
 	if (haddr < vma->vm_start || vma->vm_end - haddr < PMD_SIZE)
 		return VM_FAULT_FALLBACK;
 	pgoff = vmf->pgoff - ((vmf->address - haddr) >> PAGE_SHIFT);
-	if (!IS_ALIGNED(pgoff, MMAPDEMO_CHUNK_PAGES))
-		return VM_FAULT_FALLBACK;
 
 	down_read(&buf->lock);
-	mem = buf->mem;
-	if (mem->backend == MMAPDEMO_BACKEND_VMALLOC ||
-	    pgoff >= mem->npages ||
-	    mem->npages - pgoff < MMAPDEMO_CHUNK_PAGES)
+	if (!mmapdemo_mem_is_chunk(buf->mem, pgoff))
 		goto unlock;
-	pfn = page_to_pfn(mem->pages[pgoff]);
-	if (!IS_ALIGNED(pfn, MMAPDEMO_CHUNK_PAGES))
-		goto unlock;
+	pfn = page_to_pfn(buf->mem->pages[pgoff]);
 	ret = vmf_insert_pfn_pmd(vmf, pfn_to_pfn_t(pfn),
 				 vmf->flags & FAULT_FLAG_WRITE);
 	if (ret == VM_FAULT_NOPAGE)
@@ -382,40 +364,6 @@ unlock:
 	return ret;
 }
 
-static const struct vm_operations_struct mmapdemo_vm_ops[] = {
-	[MMAPDEMO_STRATEGY_REMAP] = {
-		.open = mmapdemo_vm_open,
-		.close = mmapdemo_vm_close,
-		.fault = mmapdemo_vm_fault,
-		.access = mmapdemo_vm_access,
-	},
-	[MMAPDEMO_STRATEGY_FAULT] = {
-		.open = mmapdemo_vm_open,
-		.close = mmapdemo_vm_close,
-		.fault = mmapdemo_vm_fault,
-	},
-	[MMAPDEMO_STRATEGY_FAULTAROUND] = {
-		.open = mmapdemo_vm_open,
-		.close = mmapdemo_vm_close,
-		.fault = mmapdemo_vm_fault,
-		.map_pages = mmapdemo_vm_map_pages,
-	},
-	[MMAPDEMO_STRATEGY_PREFAULT] = {
-		.open = mmapdemo_vm_open,
-		.close = mmapdemo_vm_close,
-		.fault = mmapdemo_vm_fault,
-	},
-	[MMAPDEMO_STRATEGY_HUGE] = {
-		.open = mmapdemo_vm_open,
-		.close = mmapdemo_vm_close,
-		.fault = mmapdemo_vm_fault,
-#ifdef MMAPDEMO_HAVE_PMD_PFNMAP
-		.huge_fault = mmapdemo_vm_huge_fault,
-#endif
-		.access = mmapdemo_vm_access,
-	},
-};
-
 /*
  * The first page goes in with vmf_insert_pfn(), the rest with
  * remap_pfn_range(): no remap_pfn_range() call may cover the whole VMA.
@@ -432,7 +380,6 @@ static int mmapdemo_remap(const struct mmapdemo_mem *mem,
 	pgoff_t end = pgoff + vma_pages(vma);
 	unsigned long addr = vma->vm_start;
 
-	vm_flags_mod(vma, VM_IO | VM_PFNMAP, 0);
 	if (vmf_insert_pfn(vma, addr, page_to_pfn(mem->pages[pgoff])) !=
 	    VM_FAULT_NOPAGE)
 		return -ENOMEM;
@@ -470,12 +417,82 @@ static int mmapdemo_prefault(const struct mmapdemo_mem *mem,
 {
 	unsigned long left = vma_pages(vma);
 
-	vm_flags_mod(vma, VM_MIXEDMAP, 0);
 	if (vm_insert_pages(vma, vma->vm_start, &mem->pages[vma->vm_pgoff],
 			    &left))
 		return -ENOMEM;
 	return 0;
 }
+
+static const struct vm_operations_struct mmapdemo_page_vm_ops = {
+	.open = mmapdemo_vm_open,
+	.close = mmapdemo_vm_close,
+	.fault = mmapdemo_vm_fault,
+};
+
+static const struct vm_operations_struct mmapdemo_faultaround_vm_ops = {
+	.open = mmapdemo_vm_open,
+	.close = mmapdemo_vm_close,
+	.fault = mmapdemo_vm_fault,
+	.map_pages = mmapdemo_vm_map_pages,
+};
+
+static const struct vm_operations_struct mmapdemo_remap_vm_ops = {
+	.open = mmapdemo_vm_open,
+	.close = mmapdemo_vm_close,
+	.fault = mmapdemo_vm_fault,
+	.access = mmapdemo_vm_access,
+};
+
+static const struct vm_operations_struct mmapdemo_huge_vm_ops = {
+	.open = mmapdemo_vm_open,
+	.close = mmapdemo_vm_close,
+	.fault = mmapdemo_vm_fault,
+#ifdef MMAPDEMO_HAVE_PMD_PFNMAP
+	.huge_fault = mmapdemo_vm_huge_fault,
+#endif
+	.access = mmapdemo_vm_access,
+};
+
+/**
+ * struct mmapdemo_strategy_ops - what makes one strategy
+ * @vm_ops: the operations of its VMAs
+ * @vm_flags: VM_* flags its VMAs get besides the common ones: VM_PFNMAP
+ *	(with VM_IO) where it maps page frames, VM_MIXEDMAP where the driver
+ *	inserts struct pages itself
+ * @fill: fills the page tables at mmap() time, or NULL to leave it to
+ *	the faults
+ */
+struct mmapdemo_strategy_ops {
+	const struct vm_operations_struct *vm_ops;
+	vm_flags_t vm_flags;
+	int (*fill)(const struct mmapdemo_mem *mem, struct vm_area_struct *vma);
+};
+
+static const struct mmapdemo_strategy_ops mmapdemo_strategies[] = {
+	[MMAPDEMO_STRATEGY_REMAP] = {
+		.vm_ops = &mmapdemo_remap_vm_ops,
+		.vm_flags = VM_IO | VM_PFNMAP,
+		.fill = mmapdemo_remap,
+	},
+	[MMAPDEMO_STRATEGY_FAULT] = {
+		.vm_ops = &mmapdemo_page_vm_ops,
+	},
+	/* .map_pages inserts pages itself, under mmap_lock for reading. */
+	[MMAPDEMO_STRATEGY_FAULTAROUND] = {
+		.vm_ops = &mmapdemo_faultaround_vm_ops,
+		.vm_flags = VM_MIXEDMAP,
+	},
+	[MMAPDEMO_STRATEGY_PREFAULT] = {
+		.vm_ops = &mmapdemo_page_vm_ops,
+		.vm_flags = VM_MIXEDMAP,
+		.fill = mmapdemo_prefault,
+	},
+	/* VM_HUGEPAGE: huge entries even where THP is enabled for madvise only. */
+	[MMAPDEMO_STRATEGY_HUGE] = {
+		.vm_ops = &mmapdemo_huge_vm_ops,
+		.vm_flags = VM_IO | VM_PFNMAP | VM_HUGEPAGE,
+	},
+};
 
 /**
  * mmapdemo_mmap() - file_operations.mmap of the device
@@ -485,10 +502,11 @@ static int mmapdemo_prefault(const struct mmapdemo_mem *mem,
  * Applies the mapping policy, then maps with the file's strategy. The first
  * mmap() fixes the file's strategy.
  *
- * A remap mapping keeps a reference to the memory it was filled with: until
- * the mm links the new VMA into the address_space, just after this
- * returns, a resize cannot unmap it, and its page frames must not be freed
- * under it. The reference goes with the VMA's first fault (see
+ * A mapping filled here with page frames (remap) keeps a reference to the
+ * memory it was filled with: until the mm links the new VMA into the
+ * address_space, just after this returns, a resize cannot unmap it, and
+ * its page frames, which hold no page references, must not be freed under
+ * it. The reference goes with the VMA's first fault (see
  * mmapdemo_vm_fault()) or with the VMA.
  *
  * Return: 0 or a negative errno.
@@ -497,6 +515,7 @@ int mmapdemo_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct mmapdemo_file *mf = file->private_data;
 	struct mmapdemo_buffer *buf = mf->buf;
+	const struct mmapdemo_strategy_ops *ops;
 	struct mmapdemo_vma *mv;
 	int ret;
 
@@ -505,38 +524,24 @@ int mmapdemo_mmap(struct file *file, struct vm_area_struct *vma)
 		return -ENOMEM;
 
 	mutex_lock(&mf->lock);
+	ops = &mmapdemo_strategies[mf->strategy];
 	down_read(&buf->lock);
-	ret = mmapdemo_check_mapping(buf->mem, mf->strategy, vma->vm_pgoff,
-				     vma_pages(vma), vma->vm_flags);
+	ret = mmapdemo_check_mapping(buf->mem, ops->vm_flags & VM_PFNMAP,
+				     vma->vm_pgoff, vma_pages(vma),
+				     vma->vm_flags);
 	if (ret)
 		goto unlock;
 
-	vm_flags_mod(vma, VM_DONTEXPAND | VM_DONTDUMP, VM_MAYEXEC);
-	vma->vm_ops = &mmapdemo_vm_ops[mf->strategy];
-	switch (mf->strategy) {
-	case MMAPDEMO_STRATEGY_REMAP:
-		ret = mmapdemo_remap(buf->mem, vma);
+	vm_flags_mod(vma, VM_DONTEXPAND | VM_DONTDUMP | ops->vm_flags,
+		     VM_MAYEXEC);
+	vma->vm_ops = ops->vm_ops;
+	if (ops->fill) {
+		ret = ops->fill(buf->mem, vma);
 		if (ret)
 			goto unlock;
-		mv->pinned = buf->mem;
+		if (ops->vm_flags & VM_PFNMAP)
+			mv->pinned = buf->mem;
 		atomic64_inc(&buf->remaps);
-		break;
-	case MMAPDEMO_STRATEGY_FAULTAROUND:
-		/* .map_pages inserts pages itself, under mmap_lock for reading. */
-		vm_flags_mod(vma, VM_MIXEDMAP, 0);
-		break;
-	case MMAPDEMO_STRATEGY_PREFAULT:
-		ret = mmapdemo_prefault(buf->mem, vma);
-		if (ret)
-			goto unlock;
-		atomic64_inc(&buf->remaps);
-		break;
-	case MMAPDEMO_STRATEGY_HUGE:
-		/* Huge entries even where THP is enabled for madvise only. */
-		vm_flags_mod(vma, VM_IO | VM_PFNMAP | VM_HUGEPAGE, 0);
-		break;
-	default:
-		break;
 	}
 	mv->buf = buf;
 	mv->vma = vma;

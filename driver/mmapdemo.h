@@ -137,6 +137,7 @@ void mmapdemo_buffer_attach(struct mmapdemo_buffer *buf, struct inode *inode,
 size_t mmapdemo_buffer_size(struct mmapdemo_buffer *buf);
 int mmapdemo_buffer_resize(struct mmapdemo_buffer *buf, u64 size);
 void mmapdemo_mem_put(struct mmapdemo_mem *mem);
+bool mmapdemo_mem_is_chunk(const struct mmapdemo_mem *mem, pgoff_t pgoff);
 
 int mmapdemo_mmap(struct file *file, struct vm_area_struct *vma);
 
