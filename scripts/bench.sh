@@ -139,7 +139,7 @@ for series in "${series_list[@]}"; do
 			echo "$prog: $KVER $b: no results (see $outdir/console.log)" >&2
 			continue
 		fi
-		read -r _ _ want_bytes want_sum <<<"${header:-x x 0 none}"
+		read -r _ _ want_bytes want_sum <<<"$header"
 		got_bytes=$(wc -c <"$doc")
 		got_sum=$(md5sum <"$doc")
 		if [[ $got_bytes -ne $want_bytes || ${got_sum%% *} != "$want_sum" ]]; then

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 // MAP_PRIVATE: copy-on-write with the page-based strategies, refused
-// (EINVAL) by the PFN-based ones (remap, huge). A private mapping reads the buffer; a private write
-// makes a copy that nothing else ever sees: not read(), not a shared mapping, not another process,
-// not a forked child or parent. Pages never written privately keep following the buffer, as with
+// (EINVAL) by the PFN-based ones (remap, huge). A private mapping reads the
+// buffer; a private write makes a copy that nothing else ever sees: not
+// read(), not a shared mapping, not another process, not a forked child or
+// parent. Pages never written privately keep following the buffer, as with
 // any file.
 #include <sys/mman.h>
 

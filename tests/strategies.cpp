@@ -188,15 +188,9 @@ std::uint64_t huge_faults(const std::byte* data, std::size_t length, bool pmd_en
   const auto start = reinterpret_cast<std::uintptr_t>(data);
   const auto end = start + length;
   std::uint64_t faults = 0;
-  for (auto at = start; at < end;) {
-    const auto block_end = (at / chunk + 1) * chunk;
-    if (pmd_entries && at % chunk == 0 && block_end <= end) {
-      faults += 1;
-      at = block_end;
-    } else {
-      faults += 1;
-      at += page_size();
-    }
+  for (auto at = start; at < end; ++faults) {
+    const bool whole_block = pmd_entries && at % chunk == 0 && at + chunk <= end;
+    at += whole_block ? chunk : page_size();
   }
   return faults;
 }
