@@ -51,12 +51,17 @@ userspace:
 deps:
 	scripts/install-deps.sh
 
-# Host checks first (library tests, packaging), then the suite in the guests.
+# Host checks first (library tests, packaging, the guest watchdog), then the
+# suite in the guests; a failing part does not stop the later ones, and the
+# suite's table comes last.
 test: deps
 	$(MAKE) userspace
-	ctest --test-dir $(USERSPACE_DIR) --output-on-failure
-	tests/packaging.sh
-	scripts/vm-suite.sh $(KERNELS)
+	@status=0; \
+	ctest --test-dir $(USERSPACE_DIR) --output-on-failure || status=1; \
+	tests/packaging.sh || status=1; \
+	tests/watchdog.sh || status=1; \
+	scripts/vm-suite.sh $(KERNELS) || status=1; \
+	exit $$status
 
 # The suite, load/unload cycles and ten minutes of stress on the debug
 # kernel (built once, then cached); 1000 cycles with memory accounting and a

@@ -6,10 +6,18 @@
 # DIR/console.log), ttyS1 = results (DIR/results.log, ends with "EXIT <n>"),
 # ttyS2 = guest dmesg dump (DIR/dmesg.log). QEMU never reads stdin.
 #
+# A watchdog kills a guest that wedges: when nothing new has arrived on the
+# results port for --silence seconds (the guest jobs write a line there when a
+# step starts and when it ends, so the limit is the slowest step plus slack),
+# the guest is taken as hung, whatever its console still prints.
+#
 # Usage: scripts/run-vm.sh --kernel VMLINUZ --initrd INITRD --outdir DIR
-#            [--append "EXTRA ARGS"] [--timeout SECONDS] [--mem MiB] [--cpus N]
-# Defaults: --timeout 900, --mem 1024, --cpus 2.
-# Exit: the guest's status; 124 on timeout; 125 if the guest reported none.
+#            [--append "EXTRA ARGS"] [--timeout SECONDS] [--silence SECONDS]
+#            [--mem MiB] [--cpus N] [--single-thread]
+#   --single-thread  one host thread for every vCPU (-accel tcg,thread=single)
+# Defaults: --timeout 900, --silence 600, --mem 1024, --cpus 2.
+# Exit: the guest's status; 123 when the watchdog found it silent; 124 on
+# timeout; 125 if the guest reported none.
 set -euo pipefail
 
 prog=${0##*/}
@@ -17,14 +25,19 @@ prog=${0##*/}
 usage() {
 	[[ $# -eq 0 ]] || echo "$prog: $*" >&2
 	echo "usage: $prog --kernel VMLINUZ --initrd INITRD --outdir DIR" \
-		"[--append \"EXTRA ARGS\"] [--timeout SECONDS] [--mem MiB] [--cpus N]" >&2
+		"[--append \"EXTRA ARGS\"] [--timeout SECONDS] [--silence SECONDS] [--mem MiB]" \
+		"[--cpus N] [--single-thread]" >&2
 	exit 2
 }
 
-kernel="" initrd="" outdir="" extra="" timeout=900 mem=1024 cpus=2
+kernel="" initrd="" outdir="" extra="" timeout=900 silence=600 mem=1024 cpus=2 tcg=tcg
 while [[ $# -gt 0 ]]; do
 	case $1 in
-	--kernel | --initrd | --outdir | --append | --timeout | --mem | --cpus)
+	--single-thread)
+		tcg=tcg,thread=single
+		shift
+		;;
+	--kernel | --initrd | --outdir | --append | --timeout | --silence | --mem | --cpus)
 		[[ $# -ge 2 ]] || usage "$1 needs a value"
 		case $1 in
 		--kernel) kernel=$2 ;;
@@ -32,6 +45,7 @@ while [[ $# -gt 0 ]]; do
 		--outdir) outdir=$2 ;;
 		--append) extra=$2 ;;
 		--timeout) timeout=$2 ;;
+		--silence) silence=$2 ;;
 		--mem) mem=$2 ;;
 		--cpus) cpus=$2 ;;
 		esac
@@ -43,7 +57,7 @@ while [[ $# -gt 0 ]]; do
 done
 
 [[ -n $kernel && -n $initrd && -n $outdir ]] || usage "--kernel, --initrd and --outdir are required"
-for n in "$timeout" "$mem" "$cpus"; do
+for n in "$timeout" "$silence" "$mem" "$cpus"; do
 	[[ $n =~ ^[1-9][0-9]*$ ]] || usage "'$n' is not a positive integer"
 done
 [[ -f $kernel ]] || usage "kernel '$kernel' not found"
@@ -66,17 +80,18 @@ cmdline="console=ttyS0 panic=-1 init_on_alloc=0 page_poison=1 loglevel=4 tsc=rel
 
 # TCG only: nested KVM is unreliable on the machines this runs on.
 qemu=(
-	qemu-system-x86_64 -accel tcg -cpu max -smp "$cpus" -m "$mem"
+	qemu-system-x86_64 -accel "$tcg" -cpu max -smp "$cpus" -m "$mem"
 	-nodefaults -no-user-config -display none -no-reboot
 	-kernel "$kernel" -initrd "$initrd" -append "$cmdline"
 	-serial "file:$console" -serial "file:$results" -serial "file:$dmesg"
 )
 
-echo "$prog: booting $(basename "$kernel") (timeout ${timeout}s, ${mem} MiB, ${cpus} CPUs)" >&2
+echo "$prog: booting $(basename "$kernel") (timeout ${timeout}s, silence ${silence}s," \
+	"${mem} MiB, ${cpus} CPUs, $tcg)" >&2
 start=$SECONDS
-timeout --kill-after=10 "$timeout" "${qemu[@]}" </dev/null &
+"${qemu[@]}" </dev/null &
 qemu_pid=$!
-trap 'kill "$qemu_pid" 2>/dev/null || :' EXIT
+trap 'kill -KILL "$qemu_pid" 2>/dev/null || :' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -84,8 +99,38 @@ trap 'exit 143' TERM
 tail -n +1 -s 0.2 -f --pid="$qemu_pid" "$console" | tr -d '\r' &
 tail_pid=$!
 
+# stop_qemu: TERM first, so QEMU flushes its files; KILL what does not go
+# (a stopped process only dies of KILL).
+stop_qemu() {
+	kill -TERM "$qemu_pid" 2>/dev/null || :
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		kill -0 "$qemu_pid" 2>/dev/null || return 0
+		sleep 1
+	done
+	kill -KILL "$qemu_pid" 2>/dev/null || :
+}
+
+verdict=""
+heard=$SECONDS last_size=-1
+while kill -0 "$qemu_pid" 2>/dev/null; do
+	size=$(stat -c %s "$results" 2>/dev/null || echo 0)
+	if [[ $size -ne $last_size ]]; then
+		last_size=$size
+		heard=$SECONDS
+	fi
+	if ((SECONDS - start >= timeout)); then
+		verdict=timeout
+	elif ((SECONDS - heard >= silence)); then
+		verdict=silent
+	fi
+	if [[ -n $verdict ]]; then
+		stop_qemu
+		break
+	fi
+	sleep 1
+done
 qemu_status=0
-wait "$qemu_pid" || qemu_status=$?
+wait "$qemu_pid" 2>/dev/null || qemu_status=$?
 wait "$tail_pid" || :
 trap - EXIT
 elapsed=$((SECONDS - start))
@@ -95,10 +140,16 @@ last_console() {
 	tail -n 40 "$console" | tr -d '\r' | sed 's/^/  | /' >&2
 }
 
-if [[ $qemu_status -eq 124 || $qemu_status -eq 137 ]]; then
+if [[ $verdict == timeout ]]; then
 	echo "$prog: error: timeout: guest still running after ${timeout}s; QEMU killed" >&2
 	echo "$prog: console log: $console" >&2
 	exit 124
+fi
+if [[ $verdict == silent ]]; then
+	echo "$prog: error: wedged: nothing on the results port for ${silence}s" \
+		"(after $((SECONDS - start))s); QEMU killed" >&2
+	last_console
+	exit 123
 fi
 
 status=""

@@ -32,7 +32,7 @@ done
 build=${BUILD:-$root/build}
 [[ $build == /* ]] || build=$root/$build
 
-rows=()
+rows=() hung=()
 total_pass=0 total_fail=0 total_skip=0
 ok=true
 
@@ -59,6 +59,7 @@ for run in "$@"; do
 		status=1
 	fi
 	wall=$((SECONDS - start))
+	echo "=== $prog: kernel series $series, job $job: ${wall}s" >&2
 
 	pass=0 fail=0 skip=0
 	if [[ -n $results && -f $results ]]; then
@@ -66,6 +67,9 @@ for run in "$@"; do
 		pass=$(tr -d '\r' <"$results" | grep -c '^PASS ' || :)
 		fail=$(tr -d '\r' <"$results" | grep -c '^FAIL ' || :)
 		skip=$(tr -d '\r' <"$results" | grep -c '^SKIP ' || :)
+		while IFS= read -r line; do
+			hung+=("${kver:-$series} $job: ${line#HUNG }")
+		done < <(tr -d '\r' <"$results" | grep '^HUNG ' || :)
 	fi
 	if [[ $((pass + fail + skip)) -eq 0 ]]; then
 		verdict="NO RESULTS (exit $status)"
@@ -89,6 +93,11 @@ done
 echo
 printf '%-30s %-7s %7s %7s %8s %8s  %s\n' kernel job passed failed skipped wall/s status
 printf '%s\n' "${rows[@]}"
+if [[ ${#hung[@]} -gt 0 ]]; then
+	echo
+	echo "Wedged a guest (booted afresh; a step that wedged twice counts as failed):"
+	printf '  %s\n' "${hung[@]}"
+fi
 echo
 echo "$total_pass passed, $total_fail failed, $total_skip skipped"
 [[ $ok == true ]]

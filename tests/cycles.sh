@@ -114,6 +114,7 @@ run_combo() {
 	st=${rest%%:*}
 	sz=${rest#*:}
 	name="cycles/$b-$st-$sz"
+	started "$name"
 	mark "$name"
 	taint0=$(cat /proc/sys/kernel/tainted)
 	t0=$(now_cs)

@@ -4,8 +4,10 @@
 # Shell functions shared by the guest jobs (busybox sh), sourced as
 #   . /bin/guest-lib.sh
 # Results: one "PASS|FAIL|SKIP <name> (<seconds>s)" line per step on the
-# console and on the results port /dev/ttyS1; guest_summary prints the closing
-# "N passed, N failed, N skipped" and dumps dmesg to /dev/ttyS2.
+# console and on the results port /dev/ttyS1, after a "RUN <name>" line there
+# when it starts (the host's watchdog names a wedged step from it);
+# guest_summary prints the closing "N passed, N failed, N skipped" and dumps
+# dmesg to /dev/ttyS2.
 #
 # A step is checked against the kernel log lines logged since its mark: any
 # warning, oops, lockdep or sanitizer report, or a new taint fails it.
@@ -98,6 +100,13 @@ positive() {
 	echo "$2"
 }
 
+# started NAME: tell the host that step NAME begins.
+started() {
+	if [ -c "$results_port" ]; then
+		echo "RUN $1" >"$results_port"
+	fi
+}
+
 # report VERDICT NAME CENTISECONDS
 report() {
 	line="$1 $2 ($(secs "$3")s)"
@@ -118,6 +127,7 @@ report() {
 run_step() {
 	step_name=$1
 	shift
+	started "$step_name"
 	mark "$step_name"
 	step_taint=$(cat /proc/sys/kernel/tainted)
 	step_t0=$(now_cs)

@@ -17,6 +17,13 @@
 #   MMAPDEMO_BACKENDS      backends to test (default "kmalloc vmalloc chunked")
 #   MMAPDEMO_TEST_TIMEOUT  seconds per test case (default 120)
 #   MMAPDEMO_TEST_FILTER   Catch2 test spec choosing the tests (default: all)
+#   MMAPDEMO_TEST_REPEAT   runs of each test case (default 1), to chase rare failures
+#   MMAPDEMO_RESUME        retry:<backend>/<test> or after:<backend>/<test>: this
+#                          boot follows one that wedged in <test>; skip what that
+#                          boot finished, then run <test> once more (retry) or go
+#                          on after it (after)
+# Before each test a "RUN <backend>/<test name>" line goes to /dev/ttyS1, so the
+# host can tell which test a wedged guest was in (scripts/guest.sh).
 # The tests see MMAPDEMO_KO, MMAPDEMO_BACKEND and MMAPDEMO_PARAMS ("backend=<b>").
 set -eu
 
@@ -51,6 +58,15 @@ work=$guest_work
 
 backends=${MMAPDEMO_BACKENDS:-kmalloc vmalloc chunked}
 tmo=$(positive MMAPDEMO_TEST_TIMEOUT "${MMAPDEMO_TEST_TIMEOUT:-120}") || exit 2
+repeat=$(positive MMAPDEMO_TEST_REPEAT "${MMAPDEMO_TEST_REPEAT:-1}") || exit 2
+resume=${MMAPDEMO_RESUME:-}
+resume_mode=${resume%%:*}
+resume_at=${resume#*:}
+case $resume_mode in
+'') ;;
+retry | after) [ "$resume_at" != "$resume" ] || usage ;;
+*) usage ;;
+esac
 
 load() {
 	insmod "$MMAPDEMO_KO" "backend=$1" >"$work/insmod" 2>&1
@@ -69,19 +85,25 @@ run_test() {
 		echo "  note: mmapdemo was not loaded; loading it again"
 		load "$b" || indent <"$work/insmod"
 	fi
+	started "$b/$name"
 	mark "$b/$name"
 	taint0=$(cat /proc/sys/kernel/tainted)
 	t0=$(now_cs)
+	run=0
 	rc=0
-	timeout "$tmo" "$bin" --reporter compact --colour-mode none "$(catch2_filter "$name")" \
-		</dev/null >"$work/out" 2>&1 || rc=$?
+	while [ $rc -eq 0 ] && [ $run -lt "$repeat" ]; do
+		run_t0=$(now_cs)
+		timeout "$tmo" "$bin" --reporter compact --colour-mode none "$(catch2_filter "$name")" \
+			</dev/null >"$work/out" 2>&1 || rc=$?
+		run=$((run + 1))
+	done
 	el=$(($(now_cs) - t0))
 	case $rc in
 	0) verdict=PASS why="" ;;
 	4) verdict=SKIP why="" ;;
 	124 | 137 | 143)
 		verdict=FAIL
-		if [ $el -ge $((tmo * 100)) ]; then
+		if [ $(($(now_cs) - run_t0)) -ge $((tmo * 100)) ]; then
 			why="timed out after ${tmo}s"
 		else
 			why="killed (exit status $rc)"
@@ -94,6 +116,7 @@ run_test() {
 		why="${why:+$why; }kernel reported problems"
 	fi
 	report "$verdict" "$b/$name" "$el"
+	[ "$repeat" -eq 1 ] || echo "  runs: $run of $repeat"
 	# What a test says it covered (e.g. how many allocations it failed).
 	grep '^note: ' "$work/out" | indent || :
 	if [ "$verdict" = FAIL ]; then
@@ -117,7 +140,18 @@ fail_all() {
 echo "$prog: kernel $(uname -r), backends: $backends, timeout ${tmo}s per test"
 kmemleak_clear
 
+# A resumed boot passes over the backends the wedged one had finished.
+skipping_backends=false
+if [ -n "$resume_mode" ]; then
+	skipping_backends=true
+	echo "$prog: resuming at ${resume_at} ($resume_mode)"
+fi
+
 for b in $backends; do
+	if $skipping_backends; then
+		[ "${resume_at%%/*}" = "$b" ] || continue
+		skipping_backends=false
+	fi
 	echo "=== backend $b"
 	MMAPDEMO_BACKEND=$b
 	MMAPDEMO_PARAMS="backend=$b"
@@ -153,8 +187,21 @@ for b in $backends; do
 		fail_all "/dev/mmapdemo did not appear after insmod" "$b"
 	else
 		while IFS= read -r name <&3; do
+			if [ -n "$resume_mode" ]; then
+				# Tests before the one the last boot wedged in are done.
+				[ "$b/$name" = "$resume_at" ] || continue
+				mode=$resume_mode
+				resume_mode=""
+				[ "$mode" = retry ] || continue
+				echo "  note: $b/$name wedged the last boot; running it once more"
+			fi
 			run_test "$b" "$name"
 		done 3<"$work/list"
+		if [ -n "$resume_mode" ]; then
+			report FAIL "$resume_at" 0
+			echo "  reason: the test to resume at is not in this backend's list"
+			resume_mode=""
+		fi
 	fi
 
 	if loaded; then
