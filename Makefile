@@ -1,10 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # make               module for the running kernel (or KVER=/KDIR=) + userspace
-# make test          everything from a fresh Debian bookworm: deps, both kernels, suite
+# make test          everything from a fresh Debian bookworm: deps, every kernel, suite
 # make test-debug    reliability lane: debug kernel (KASAN, lockdep, kmemleak, fault
 #                    injection) suite, load/unload cycles, stress; stress-ng everywhere
-# make demo          boot Debian's 6.12 in QEMU and run the seed scenarios
+# make demo          boot the newest kernel in QEMU and run the seed scenarios
 # make bench         benchmarks: host calibration + one guest boot per kernel; tables, JSON, PNG
 # make lint          checkpatch, sparse, W=1, kernel-doc, clang-format, clang-tidy, shellcheck
 # make install       module (+ depmod), udev rule, modules-load.d, CLI, library, headers
@@ -15,7 +15,8 @@
 KVER ?= $(or $(KERNELRELEASE),$(shell uname -r))
 KDIR ?= /lib/modules/$(KVER)/build
 BUILD ?= $(CURDIR)/build
-KERNELS ?= 6.1 6.12
+# The kernels of scripts/kernels.conf, in its order; the newest for the demo.
+KERNELS ?= $(shell $(CURDIR)/scripts/kernels.sh list)
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -24,11 +25,21 @@ MMAPDEMO_GROUP ?= mmapdemo
 UDEV_RULES_DIR ?= /etc/udev/rules.d
 MODULES_LOAD_DIR ?= /etc/modules-load.d
 INSTALL_MOD_DIR ?= updates
-DEMO_KERNEL ?= 6.12
+DEMO_KERNEL ?= $(shell $(CURDIR)/scripts/kernels.sh newest)
 
 # One build tree per kernel: Kbuild writes its objects next to the sources.
 KMOD_DIR := $(BUILD)/kmod/$(KVER)
 USERSPACE_DIR := $(BUILD)/userspace
+
+# Headers inside a build root (scripts/build-root.sh: KDIR is
+# <root>/usr/src/linux-headers-<abi>) need that root's compiler and C
+# library, so their make runs in the root (scripts/in-root.sh), with the
+# module's tree at the same path; elsewhere the host's make builds.
+KROOT := $(if $(wildcard $(KDIR)/../../../.mmapdemo-root),$(abspath $(KDIR)/../../..))
+KBUILD_DIR = $(if $(KROOT),$(patsubst $(KROOT)%,%,$(abspath $(KDIR))),$(KDIR))
+KBUILD_MAKE = $(if $(KROOT),$(CURDIR)/scripts/in-root.sh $(KROOT) --bind $(KMOD_DIR) \
+	$(if $(DESTDIR),--bind $(abspath $(DESTDIR))) -- \
+	make $(if $(findstring s,$(firstword -$(MAKEFLAGS))),-s) $(if $(C),C=$(C)),$(MAKE))
 
 .PHONY: all module userspace deps test test-debug demo bench lint install uninstall clean
 
@@ -41,7 +52,7 @@ module:
 		exit 1; }
 	@mkdir -p $(KMOD_DIR)
 	@cp -a --update Kbuild driver $(KMOD_DIR)/
-	$(MAKE) -C $(KDIR) M=$(KMOD_DIR) W=1 modules
+	$(KBUILD_MAKE) -C $(KBUILD_DIR) M=$(KMOD_DIR) W=1 modules
 	@echo "module: $(KMOD_DIR)/mmapdemo.ko"
 
 userspace:
@@ -88,7 +99,10 @@ lint:
 # Debian's headers ask for module signing but ship no key, and Debian loads
 # unsigned modules; Kbuild's own depmod wants a System.map the headers lack.
 install: module userspace
-	$(MAKE) -C $(KDIR) M=$(KMOD_DIR) INSTALL_MOD_PATH=$(DESTDIR) \
+	@test -z "$(KROOT)" || test -n "$(DESTDIR)" || { \
+		echo "error: a module built in a build root installs only with DESTDIR=" >&2; exit 1; }
+	$(if $(KROOT),mkdir -p $(DESTDIR))
+	$(KBUILD_MAKE) -C $(KBUILD_DIR) M=$(KMOD_DIR) INSTALL_MOD_PATH=$(abspath $(DESTDIR)) \
 		INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) CONFIG_MODULE_SIG_ALL= modules_install
 	depmod $(if $(DESTDIR),-b $(DESTDIR)) $(KVER)
 	install -d $(DESTDIR)$(UDEV_RULES_DIR) $(DESTDIR)$(MODULES_LOAD_DIR)

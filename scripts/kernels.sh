@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The kernel list of scripts/kernels.conf for make and for users.
+#
+# Usage: scripts/kernels.sh list     every series, in the list's order
+#        scripts/kernels.sh newest   the highest series
+set -euo pipefail
+
+prog=${0##*/}
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+case ${1:-} in
+list) kernel_series | paste -sd ' ' ;;
+newest) kernel_newest ;;
+*)
+	echo "usage: $prog list|newest" >&2
+	exit 2
+	;;
+esac
