@@ -7,7 +7,8 @@
 # `make userspace` under $BUILD/userspace.
 #
 # Usage: scripts/guest.sh SERIES JOB
-#   SERIES  6.1 | 6.12   Debian's kernels (scripts/fetch-kernel.sh)
+#   SERIES  6.1, 6.12, ...   Debian's kernels of scripts/kernels.conf
+#                            (scripts/fetch-kernel.sh)
 #           debug        the KASAN/lockdep/kmemleak kernel
 #                        (scripts/build-debug-kernel.sh), booted with
 #                        debug_pagealloc=on page_table_check=on
@@ -34,7 +35,13 @@
 #   MMAPDEMO_VM_TIMEOUT    wall-clock limit of the guest in seconds (default
 #                          900, 5400 on the debug kernel, longer for long stress)
 #   MMAPDEMO_VM_APPEND     extra kernel command line arguments
-# A guest that hangs before its job reports anything is booted once more.
+#   MMAPDEMO_VM_SILENCE    the watchdog's limit: seconds without a line on the
+#                          results port before the guest counts as wedged
+#                          (default: the slowest step of the job plus slack)
+#   MMAPDEMO_VM_THREADS    single (default: one host thread runs every vCPU) or
+#                          multi (a host thread per vCPU)
+# A watchdog (scripts/run-vm.sh) kills a guest that goes silent; a fresh boot
+# then runs the step it hung in once more and goes on (see the loop below).
 # Logs: $BUILD/vm/<kver>/<job>/{console,results,dmesg}.log
 set -euo pipefail
 
@@ -43,7 +50,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 
 usage() {
-	echo "usage: $prog SERIES JOB   (SERIES: 6.1, 6.12 or debug;" \
+	echo "usage: $prog SERIES JOB   (SERIES: $("$here/kernels.sh" list) or debug;" \
 		"JOB: test, demo, install, cycles, stress or bench)" >&2
 	exit 2
 }
@@ -56,7 +63,7 @@ die() {
 [[ $# -eq 2 ]] || usage
 series=$1
 job=$2
-case $series in 6.1 | 6.12 | debug) ;; *) usage ;; esac
+[[ $series == debug ]] || "$here/kernels.sh" has "$series" || usage
 case $job in test | demo | install | cycles | stress | bench) ;; *) usage ;; esac
 
 build=${BUILD:-$root/build}
@@ -77,7 +84,12 @@ while IFS='=' read -r key value; do
 done <<<"$kinfo"
 [[ -n $KVER && -n $KDIR && -n $VMLINUZ ]] || die "unexpected output from fetch-kernel.sh: $kinfo"
 
+# Guests of one kernel may run side by side (vm-suite.sh): one build at a time.
+mkdir -p "$build"
+exec 8>"$build/.module.lock"
+flock 8
 make -C "$root" module KVER="$KVER" KDIR="$KDIR" BUILD="$build"
+flock -u 8
 ko=$build/kmod/$KVER/mmapdemo.ko
 [[ -f $ko ]] || die "make module did not produce $ko"
 
@@ -244,6 +256,14 @@ esac
 silence=${MMAPDEMO_VM_SILENCE:-$silence}
 [[ $silence =~ ^[1-9][0-9]*$ ]] || die "MMAPDEMO_VM_SILENCE must be a positive number of seconds"
 
+# One host thread for all vCPUs: with a thread per vCPU, QEMU 7.2 wedges
+# guests that patch kernel text (a tracepoint or static key switched on while
+# the other vCPU runs); see README, "Wedged guests".
+case ${MMAPDEMO_VM_THREADS:-single} in
+multi) ;;
+single) vm_args+=(--single-thread) ;;
+*) die "MMAPDEMO_VM_THREADS must be multi or single" ;;
+esac
 vm_args+=(--kernel "$kernel" --initrd "$vmdir/initramfs-$job.gz" --outdir "$outdir"
 	--timeout "${MMAPDEMO_VM_TIMEOUT:-$vm_timeout}" --silence "$silence")
 if [[ -n $append ]]; then
@@ -295,6 +315,7 @@ while :; do
 	fi
 	[[ -n $step && $boots -lt 6 ]] || break
 	mv "$outdir/console.log" "$outdir/console-boot$boots.log" 2>/dev/null || :
+	mv "$outdir/wedged-cpus.log" "$outdir/wedged-cpus-boot$boots.log" 2>/dev/null || :
 	if grep -qxF "$step" <<<"$hung" || [[ $job != test && -n $hung ]]; then
 		echo "FAIL $step (wedged the guest twice)" >>"$all"
 		echo "$prog: $KVER $job: $step wedged the guest again; going on after it" >&2

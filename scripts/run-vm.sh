@@ -73,7 +73,9 @@ outdir=$(cd "$outdir" && pwd)
 console=$outdir/console.log
 results=$outdir/results.log
 dmesg=$outdir/dmesg.log
-rm -f "$console" "$results" "$dmesg"
+monitor=$outdir/monitor.sock
+wedged=$outdir/wedged-cpus.log
+rm -f "$console" "$results" "$dmesg" "$monitor" "$wedged"
 : >"$console"
 
 cmdline="console=ttyS0 panic=-1 init_on_alloc=0 page_poison=1 loglevel=4 tsc=reliable${extra:+ $extra}"
@@ -84,6 +86,7 @@ qemu=(
 	-nodefaults -no-user-config -display none -no-reboot
 	-kernel "$kernel" -initrd "$initrd" -append "$cmdline"
 	-serial "file:$console" -serial "file:$results" -serial "file:$dmesg"
+	-monitor "unix:$monitor,server=on,wait=off"
 )
 
 echo "$prog: booting $(basename "$kernel") (timeout ${timeout}s, silence ${silence}s," \
@@ -98,6 +101,33 @@ trap 'exit 143' TERM
 # Follow the console file live; tail exits once QEMU is gone.
 tail -n +1 -s 0.2 -f --pid="$qemu_pid" "$console" | tr -d '\r' &
 tail_pid=$!
+
+# cpu_state: where every vCPU of a wedged guest is, from QEMU's monitor,
+# into $wedged (what the guest itself can no longer print).
+cpu_state() {
+	command -v python3 >/dev/null || return 0
+	python3 - "$monitor" >"$wedged" 2>&1 <<'PY' || :
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(5)
+s.connect(sys.argv[1])
+time.sleep(0.5)
+s.recv(65536)
+out = b""
+for cmd in (b"info registers -a\n", b"info irq\n"):
+    s.sendall(cmd)
+    time.sleep(1)
+    try:
+        while True:
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                break
+            out += chunk
+    except socket.timeout:
+        pass
+print(out.decode(errors="replace"))
+PY
+}
 
 # stop_qemu: TERM first, so QEMU flushes its files; KILL what does not go
 # (a stopped process only dies of KILL).
@@ -122,6 +152,7 @@ while kill -0 "$qemu_pid" 2>/dev/null; do
 		verdict=timeout
 	elif ((SECONDS - heard >= silence)); then
 		verdict=silent
+		cpu_state
 	fi
 	if [[ -n $verdict ]]; then
 		stop_qemu
@@ -149,6 +180,7 @@ if [[ $verdict == silent ]]; then
 	echo "$prog: error: wedged: nothing on the results port for ${silence}s" \
 		"(after $((SECONDS - start))s); QEMU killed" >&2
 	last_console
+	[[ ! -s $wedged ]] || echo "$prog: the vCPUs' registers: $wedged" >&2
 	exit 123
 fi
 

@@ -9,8 +9,9 @@
 #
 # Usage: scripts/vm-suite.sh RUN...
 #   RUN  SERIES or SERIES:JOB (JOB defaults to test), e.g. 6.1 6.12 debug:stress
-#        SERIES: 6.1, 6.12 or debug; JOB: test, install, cycles or stress
-# Environment: BUILD (default <repo>/build), and whatever scripts/guest.sh takes.
+#        SERIES: one of scripts/kernels.conf or debug; JOB: test, install, cycles or stress
+# Environment: BUILD (default <repo>/build), MMAPDEMO_VM_JOBS (guests at once,
+# default 1), and whatever scripts/guest.sh takes.
 set -euo pipefail
 
 prog=${0##*/}
@@ -18,31 +19,34 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 
 usage() {
-	echo "usage: $prog RUN...   (RUN: SERIES[:JOB]; SERIES 6.1, 6.12 or debug;" \
+	echo "usage: $prog RUN...   (RUN: SERIES[:JOB]; SERIES $("$here/kernels.sh" list) or debug;" \
 		"JOB test, install, cycles or stress)" >&2
 	exit 2
 }
 
 [[ $# -ge 1 ]] || usage
 for run in "$@"; do
-	case ${run%%:*} in 6.1 | 6.12 | debug) ;; *) usage ;; esac
+	[[ ${run%%:*} == debug ]] || "$here/kernels.sh" has "${run%%:*}" || usage
 	[[ $run != *:* ]] || case ${run#*:} in test | install | cycles | stress) ;; *) usage ;; esac
 done
 
 build=${BUILD:-$root/build}
 [[ $build == /* ]] || build=$root/$build
 
-rows=() hung=()
-total_pass=0 total_fail=0 total_skip=0
-ok=true
+jobs=${MMAPDEMO_VM_JOBS:-1}
+[[ $jobs =~ ^[1-9][0-9]*$ ]] || { echo "$prog: MMAPDEMO_VM_JOBS must be a positive number" >&2; exit 2; }
+state=$(mktemp -d)
+trap 'rm -rf "$state"' EXIT
 
-for run in "$@"; do
+# run_one INDEX RUN: one guest run; its table row and counts go to
+# $state/INDEX as "PASS FAIL SKIP OK ROW", its wedged steps to INDEX.hung.
+run_one() {
+	local idx=$1 run=$2 series job start kver="" status=0 kinfo results=""
 	series=${run%%:*}
 	job="test"
 	[[ $run != *:* ]] || job=${run#*:}
 	echo "=== $prog: kernel series $series, job $job" >&2
 	start=$SECONDS
-	kver="" status=0
 	# Learn the release first so stale results of an earlier run cannot be counted.
 	if [[ $series == debug ]]; then
 		kinfo=$("$here/build-debug-kernel.sh") || kinfo=""
@@ -50,7 +54,6 @@ for run in "$@"; do
 		kinfo=$("$here/fetch-kernel.sh" "$series") || kinfo=""
 	fi
 	kver=$(sed -n 's/^KVER=//p' <<<"$kinfo")
-	results=""
 	if [[ -n $kver ]]; then
 		results=$build/vm/$kver/$job/results.log
 		rm -f "$results"
@@ -58,19 +61,19 @@ for run in "$@"; do
 	else
 		status=1
 	fi
-	wall=$((SECONDS - start))
+	local wall=$((SECONDS - start))
 	echo "=== $prog: kernel series $series, job $job: ${wall}s" >&2
 
-	pass=0 fail=0 skip=0
+	local pass=0 fail=0 skip=0 verdict
+	: >"$state/$idx.hung"
 	if [[ -n $results && -f $results ]]; then
 		# grep -c prints 0 but exits 1 when nothing matches.
 		pass=$(tr -d '\r' <"$results" | grep -c '^PASS ' || :)
 		fail=$(tr -d '\r' <"$results" | grep -c '^FAIL ' || :)
 		skip=$(tr -d '\r' <"$results" | grep -c '^SKIP ' || :)
-		while IFS= read -r line; do
-			hung+=("${kver:-$series} $job: ${line#HUNG }")
-		done < <(tr -d '\r' <"$results" | grep '^HUNG ' || :)
+		tr -d '\r' <"$results" | sed -n "s|^HUNG |${kver:-$series} $job: |p" >"$state/$idx.hung"
 	fi
+	local good=true
 	if [[ $((pass + fail + skip)) -eq 0 ]]; then
 		verdict="NO RESULTS (exit $status)"
 	elif [[ $status -ne 0 || $fail -ne 0 ]]; then
@@ -79,15 +82,59 @@ for run in "$@"; do
 		verdict=ok
 	fi
 	if [[ $verdict != ok ]]; then
-		ok=false
+		good=false
 		# Count a kernel-level failure once when no test failure stands for it.
-		[[ $fail -gt 0 ]] || total_fail=$((total_fail + 1))
+		[[ $fail -gt 0 ]] || fail=1
 	fi
+	printf '%d %d %d %s %s\n' "$pass" "$fail" "$skip" "$good" \
+		"$(printf '%-30s %-7s %7d %7d %8d %8d  %s' "${kver:-$series}" "$job" "$pass" "$fail" \
+			"$skip" "$wall" "$verdict")" >"$state/$idx"
+}
+
+# With MMAPDEMO_VM_JOBS=N, N guests run at once (each run's output is shown
+# when it ends): most tests keep one vCPU busy, so two guests on two cores
+# take little longer than one.
+idx=0
+declare -A running=()
+for run in "$@"; do
+	idx=$((idx + 1))
+	if [[ $jobs -eq 1 ]]; then
+		run_one "$idx" "$run"
+		continue
+	fi
+	while [[ ${#running[@]} -ge $jobs ]]; do
+		wait -n -p done_pid "${!running[@]}" || :
+		cat "$state/${running[$done_pid]}.log" >&2
+		unset "running[$done_pid]"
+	done
+	run_one "$idx" "$run" >"$state/$idx.log" 2>&1 &
+	running[$!]=$idx
+done
+while [[ ${#running[@]} -gt 0 ]]; do
+	wait -n -p done_pid "${!running[@]}" || :
+	cat "$state/${running[$done_pid]}.log" >&2
+	unset "running[$done_pid]"
+done
+
+rows=() hung=()
+total_pass=0 total_fail=0 total_skip=0
+ok=true
+for ((i = 1; i <= idx; i++)); do
+	if [[ ! -s $state/$i ]]; then
+		rows+=("run $i: ended without a result")
+		total_fail=$((total_fail + 1))
+		ok=false
+		continue
+	fi
+	read -r pass fail skip good row <"$state/$i"
+	rows+=("$row")
 	total_pass=$((total_pass + pass))
 	total_fail=$((total_fail + fail))
 	total_skip=$((total_skip + skip))
-	rows+=("$(printf '%-30s %-7s %7d %7d %8d %8d  %s' "${kver:-$series}" "$job" "$pass" "$fail" \
-		"$skip" "$wall" "$verdict")")
+	[[ $good == true ]] || ok=false
+	while IFS= read -r line; do
+		hung+=("$line")
+	done <"$state/$i.hung"
 done
 
 echo
