@@ -34,8 +34,9 @@ USERSPACE_DIR := $(BUILD)/userspace
 # Headers inside a build root (scripts/build-root.sh: KDIR is
 # <root>/usr/src/linux-headers-<abi>) need that root's compiler and C
 # library, so their make runs in the root (scripts/in-root.sh), with the
-# module's tree at the same path; elsewhere the host's make builds.
-KROOT := $(if $(wildcard $(KDIR)/../../../.mmapdemo-root),$(abspath $(KDIR)/../../..))
+# module's tree at the same path; elsewhere the host's make builds. Inside
+# the root (DKMS there) the root is / and the build is a plain one.
+KROOT := $(filter-out /,$(if $(wildcard $(KDIR)/../../../.mmapdemo-root),$(abspath $(KDIR)/../../..)))
 KBUILD_DIR = $(if $(KROOT),$(patsubst $(KROOT)%,%,$(abspath $(KDIR))),$(KDIR))
 KBUILD_MAKE = $(if $(KROOT),$(CURDIR)/scripts/in-root.sh $(KROOT) --bind $(KMOD_DIR) \
 	$(if $(DESTDIR),--bind $(abspath $(DESTDIR))) -- \

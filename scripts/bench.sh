@@ -9,7 +9,7 @@
 # Progress is a line on stderr. Expects the static mmapdemo-bench from the
 # build tree (`make bench` builds it).
 #
-# Usage: scripts/bench.sh [SERIES...]   (SERIES: 6.1 or 6.12; default both)
+# Usage: scripts/bench.sh [SERIES...]   (SERIES of scripts/kernels.conf; default all)
 # Environment (all optional):
 #   BUILD                    build directory (default <repo>/build)
 #   MMAPDEMO_BENCH_OUT       results directory (default <repo>/bench-results)
@@ -26,7 +26,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 
 usage() {
-	echo "usage: $prog [SERIES...]   (SERIES: 6.1 or 6.12; default: 6.1 6.12)" >&2
+	echo "usage: $prog [SERIES...]   (SERIES: $("$here/kernels.sh" list); default: all)" >&2
 	exit 2
 }
 
@@ -36,9 +36,9 @@ die() {
 }
 
 series_list=("$@")
-[[ $# -gt 0 ]] || series_list=(6.1 6.12)
+[[ $# -gt 0 ]] || read -r -a series_list <<<"$("$here/kernels.sh" list)"
 for s in "${series_list[@]}"; do
-	case $s in 6.1 | 6.12) ;; *) usage ;; esac
+	"$here/kernels.sh" has "$s" || usage
 done
 
 build=${BUILD:-$root/build}

@@ -3,8 +3,9 @@
 #
 # The kernel list of scripts/kernels.conf for make and for users.
 #
-# Usage: scripts/kernels.sh list     every series, in the list's order
-#        scripts/kernels.sh newest   the highest series
+# Usage: scripts/kernels.sh list         every series, in the list's order
+#        scripts/kernels.sh newest       the highest series
+#        scripts/kernels.sh has SERIES   exit status 0 if SERIES is listed
 set -euo pipefail
 
 prog=${0##*/}
@@ -14,8 +15,9 @@ prog=${0##*/}
 case ${1:-} in
 list) kernel_series | paste -sd ' ' ;;
 newest) kernel_newest ;;
+has) [[ $# -eq 2 ]] && is_kernel "$2" ;;
 *)
-	echo "usage: $prog list|newest" >&2
+	echo "usage: $prog list|newest|has SERIES" >&2
 	exit 2
 	;;
 esac

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Every static check of the project; exits non-zero on any finding:
-#   driver:  checkpatch --strict, sparse (C=2) and W=1 on Debian's 6.1 and
-#            6.12, kernel-doc; the uapi header as C99 and as C++20
+#   driver:  checkpatch --strict, sparse (C=2) and W=1 on every kernel of
+#            scripts/kernels.conf, kernel-doc; the uapi header as C99 and C++20
 #   C++:     clang-format (the repo's .clang-format), clang-tidy (.clang-tidy)
 #   scripts: shellcheck
 #
@@ -94,8 +94,9 @@ shell_scripts() {
 check checkpatch checkpatch
 check kernel-doc kernel_doc
 check "uapi header as C99 and C++20" uapi_header
-check "sparse and W=1 on 6.1" kernel_build 6.1
-check "sparse and W=1 on 6.12" kernel_build 6.12
+for series in $("$here/kernels.sh" list); do
+	check "sparse and W=1 on $series" kernel_build "$series"
+done
 check clang-format clang_format
 check clang-tidy clang_tidy
 check shellcheck shell_scripts

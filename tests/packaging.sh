@@ -3,7 +3,8 @@
 #
 # Host-side packaging checks: `make install DESTDIR=` lays down exactly the
 # expected files and `make uninstall` removes them, `dkms build` works for
-# Debian's 6.1 and 6.12 kernels without touching the system's DKMS tree,
+# every kernel of scripts/kernels.conf without touching the system's DKMS
+# tree (inside the kernel's build root where it has one),
 # modinfo documents the module, and a guest running the installed files
 # loads the module and applies the node's permissions. Needs `make
 # userspace` first.
@@ -51,7 +52,8 @@ kernel() {
 }
 
 # install, then uninstall, into a staging root
-read -r kver kdir < <(kernel 6.1)
+read -r -a kernels <<<"$("$root/scripts/kernels.sh" list)"
+read -r kver kdir < <(kernel "${kernels[0]}")
 stage=$work/stage
 expected=$(sort <<EOF_FILES
 etc/modules-load.d/mmapdemo.conf
@@ -111,10 +113,17 @@ version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$root/dkms.conf")
 src=$work/dkms-src/mmapdemo-$version
 mkdir -p "$src" "$work/dkms-tree"
 (cd "$root" && git ls-files Kbuild Makefile dkms.conf driver | xargs cp --parents -t "$src")
-for series in 6.1 6.12; do
+for series in "${kernels[@]}"; do
 	read -r kver kdir < <(kernel "$series")
 	status=0
-	quiet dkms build "mmapdemo/$version" -k "$kver" --kernelsourcedir "$kdir" \
+	# Headers in a build root (KDIR <root>/usr/src/...) build with its dkms.
+	in_root=()
+	broot=${kdir%/usr/src/*}
+	if [[ -f $broot/.mmapdemo-root ]]; then
+		in_root=("$root/scripts/in-root.sh" "$broot" --bind "$work" --)
+		kdir=${kdir#"$broot"}
+	fi
+	quiet "${in_root[@]}" dkms build "mmapdemo/$version" -k "$kver" --kernelsourcedir "$kdir" \
 		--dkmstree "$work/dkms-tree" --sourcetree "$work/dkms-src" || status=1
 	ko=$work/dkms-tree/mmapdemo/$version/$kver/x86_64/module/mmapdemo.ko
 	if [[ $status -eq 0 ]]; then
@@ -126,7 +135,7 @@ done
 # The installed files on a running system: a guest boots with them as its
 # root, loads the module through modules-load.d with modprobe.d options and
 # gives the node the udev rule's group and mode (tests/install.sh).
-for series in 6.1 6.12; do
+for series in "${kernels[@]}"; do
 	status=0
 	quiet "$root/scripts/guest.sh" "$series" install || status=1
 	result $status "guest $series: modprobe with modprobe.d options, node 0660 for the group"
