@@ -2,19 +2,18 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Install the build and test dependencies on Debian bookworm, idempotently:
-# adds the bookworm-backports apt source if missing and installs only the
-# packages that are not installed yet. Never installs a kernel package (the
-# kernels for the QEMU guests come from scripts/fetch-kernel.sh instead).
+# adds the bookworm-backports apt source if missing, on the mirror the host's
+# own sources use, and installs only the packages that are not installed yet.
+# Never installs a kernel package (the kernels for the QEMU guests come from
+# scripts/fetch-kernel.sh instead) nor adds a source of another release
+# (kernels of newer suites build in roots of their own, scripts/build-root.sh).
 #
 # Usage: scripts/install-deps.sh   (as root, or as a user with sudo)
 set -euo pipefail
 
 prog=${0##*/}
-
-die() {
-	echo "$prog: error: $*" >&2
-	exit 1
-}
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [[ $# -eq 0 ]] || {
 	echo "usage: $prog" >&2
@@ -25,7 +24,7 @@ bookworm_pkgs=(
 	build-essential g++ cmake make qemu-system-x86 busybox-static cpio kmod
 	gzip dwarves libcli11-dev libfmt-dev libbenchmark-dev sparse flex bison
 	bc libelf-dev libssl-dev shellcheck xz-utils zstd clang-format clang-tidy dkms
-	stress-ng python3 python3-matplotlib
+	stress-ng python3 python3-matplotlib debootstrap
 )
 # bookworm's own Catch2 is v2; the suite needs v3.
 backports_pkgs=(libcatch2-dev)
@@ -51,10 +50,11 @@ need_update=false
 
 # Any active (uncommented) source line or deb822 stanza naming the suite counts.
 if ! grep -rqsE '^[^#]*\bbookworm-backports\b' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-	echo "$prog: adding the bookworm-backports apt source ($backports_file)" >&2
-	"${sudo[@]}" tee "$backports_file" >/dev/null <<'SRC'
+	mirror=$(host_mirror)
+	echo "$prog: adding the bookworm-backports apt source ($backports_file, $mirror)" >&2
+	"${sudo[@]}" tee "$backports_file" >/dev/null <<SRC
 Types: deb
-URIs: http://deb.debian.org/debian
+URIs: $mirror
 Suites: bookworm-backports
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
