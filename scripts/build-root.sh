@@ -79,25 +79,85 @@ for p in "${want[@]}"; do
 	installed "$p" || missing+=("$p")
 done
 
-if [[ ${#missing[@]} -gt 0 ]]; then
-	run=("$lib_dir/in-root.sh" "$root" --)
-	out=$("${run[@]}" apt-get -q update 2>&1) || {
-		# A mirror snapshot can serve a Release past its Valid-Until date.
-		grep -q 'is expired' <<<"$out" || {
-			echo "$out" >&2
-			die "apt-get update in the $name root failed"
-		}
-		log "note: the $name Release file on the mirror is past its Valid-Until date;" \
-			"the $name build root accepts it (Acquire::Check-Valid-Until=false)"
-		printf 'Acquire::Check-Valid-Until "false";\n' >"$root/etc/apt/apt.conf.d/91mmapdemo-valid-until"
-		"${run[@]}" apt-get -q update >&2 || die "apt-get update in the $name root failed"
+run=("$lib_dir/in-root.sh" "$root" --)
+log_file=$cache/roots/$name.log
+
+# root_update: the root's apt-get update. A mirror snapshot can serve a
+# Release past its Valid-Until date: the root then accepts it, and says so.
+root_update() {
+	local out
+	out=$("${run[@]}" apt-get -q update 2>&1) && return 0
+	grep -q 'is expired' <<<"$out" || {
+		echo "$out" >&2
+		die "apt-get update in the $name root failed"
 	}
-	log "installing into the $name root: ${missing[*]}"
+	log "note: a Release file of the $name root's mirror is past its Valid-Until date;" \
+		"the $name build root accepts it (Acquire::Check-Valid-Until=false)"
+	printf 'Acquire::Check-Valid-Until "false";\n' >"$root/etc/apt/apt.conf.d/91mmapdemo-valid-until"
+	"${run[@]}" apt-get -q update >>"$log_file" 2>&1 || die "apt-get update in the $name root failed"
+}
+
+# root_install PACKAGE...: install into the root, output in its log.
+root_install() {
 	"${run[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-		-o Dpkg::Options::=--force-confold "${missing[@]}" </dev/null >"$cache/roots/$name.log" 2>&1 || {
-		tail -n 20 "$cache/roots/$name.log" >&2
-		die "apt-get install in the $name root failed (log: $cache/roots/$name.log)"
+		-o Dpkg::Options::=--force-confold "$@" </dev/null >"$log_file" 2>&1 || {
+		tail -n 20 "$log_file" >&2
+		die "apt-get install in the $name root failed (log: $log_file)"
 	}
+}
+
+updated=false
+if [[ ${#missing[@]} -gt 0 ]]; then
+	root_update
+	updated=true
+	log "installing into the $name root: ${missing[*]}"
+	root_install "${missing[@]}"
 	"${run[@]}" apt-get clean
 fi
+
+# Under __CHECKER__ 7.x headers use __typeof_unqual__, which the sparse of
+# some suites (trixie's 0.6.4) cannot parse: kbuild then skips the check.
+# Such a root gets sparse built from unstable's source, in /usr/local.
+probe='static int x;\nstatic __typeof_unqual__(x) y;\n'
+sparse_ok() {
+	printf '%b' "$probe" >"$root/tmp/mmapdemo-probe.c"
+	local out
+	out=$("${run[@]}" sparse /tmp/mmapdemo-probe.c 2>&1) && [[ -z $out ]]
+}
+if ! sparse_ok; then
+	log "building a sparse that knows __typeof_unqual__ in the $name root (once; seconds)"
+	echo "deb-src $(host_mirror) sid main" >"$root/etc/apt/sources.list.d/mmapdemo-src.list"
+	[[ $updated == true && -n $(find "$root/var/lib/apt/lists" -name '*sid*Sources*') ]] || root_update
+	root_install libc6-dev
+	cc=${gccs[${#gccs[@]} - 1]}
+	"${run[@]}" sh -ec "rm -rf /usr/local/src/sparse && mkdir -p /usr/local/src/sparse
+		cd /usr/local/src/sparse && apt-get source -q --download-only sparse
+		dpkg-source -x sparse_*.dsc src && make -C src -j$(nproc) CC=$cc sparse
+		install -m 755 src/sparse /usr/local/bin/sparse" >>"$log_file" 2>&1 || {
+		tail -n 20 "$log_file" >&2
+		die "building sparse in the $name root failed (log: $log_file)"
+	}
+	sparse_ok || die "the sparse built in the $name root still cannot parse __typeof_unqual__"
+fi
+
+# Debian's 7.x headers lack kbuild's probe of the checker (the Makefile runs
+# scripts/checker-valid.sh, and without it C=1/C=2 check nothing). Our own
+# probe asks the same of the checker as above.
+for common in "$root"/usr/src/linux-headers-*-common; do
+	[[ -d $common ]] || continue
+	grep -q 'scripts/checker-valid.sh' "$common/Makefile" 2>/dev/null || continue
+	[[ ! -e $common/scripts/checker-valid.sh ]] || continue
+	cat >"$common/scripts/checker-valid.sh" <<EOF_PROBE
+#!/bin/sh
+# Written by mmapdemo's scripts/build-root.sh, for want of the kernel's own:
+# prints 1 when the checker (its command line as arguments) reads
+# __typeof_unqual__ without a word.
+f=\$(mktemp --suffix=.c) || exit 0
+trap 'rm -f "\$f"' EXIT
+printf '$probe' >"\$f"
+out=\$("\$@" "\$f" 2>&1) && [ -z "\$out" ] && echo 1
+exit 0
+EOF_PROBE
+	chmod 755 "$common/scripts/checker-valid.sh"
+done
 echo "ROOT=$root"

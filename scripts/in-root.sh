@@ -56,4 +56,4 @@ for b in "${binds[@]}"; do
 done
 # The caller's make (DKMS, the Makefile) must not steer the root's make.
 unset MAKEFLAGS MAKELEVEL MFLAGS MAKEOVERRIDES
-exec chroot "$root" /usr/bin/env PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root "$@"
+exec chroot "$root" /usr/bin/env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root "$@"
