@@ -41,7 +41,9 @@ if [[ $inside == false ]]; then
 	[[ $(id -u) -eq 0 ]] || sudo=(sudo)
 	args=()
 	for b in "${binds[@]}"; do
-		[[ $b == /* && -d $b ]] || die "--bind wants an existing absolute directory: $b"
+		[[ $b == /* ]] || die "--bind wants an absolute directory: $b"
+		# A directory the command is to fill (DESTDIR) may not exist yet.
+		mkdir -p "$b"
 		args+=(--bind "$b")
 	done
 	exec "${sudo[@]}" unshare --mount --propagation private -- \
