@@ -44,7 +44,7 @@ flock 9
 
 if [[ ! -f $root/.mmapdemo-root ]]; then
 	mirror=$(host_mirror)
-	log "creating the $name build root from $mirror (once; about 20 s)"
+	log "creating the $name build root from $mirror (once; about a minute with its tools)"
 	stage=$cache/roots/.stage-$name
 	rm -rf "$stage"
 	trap 'rm -rf "$stage"' EXIT
