@@ -11,7 +11,7 @@
 #   RUN  SERIES or SERIES:JOB (JOB defaults to test), e.g. 6.1 6.12 debug:stress
 #        SERIES: one of scripts/kernels.conf or debug; JOB: test, install, cycles or stress
 # Environment: BUILD (default <repo>/build), MMAPDEMO_VM_JOBS (guests at once,
-# default 1), and whatever scripts/guest.sh takes.
+# default: the number of CPUs), and whatever scripts/guest.sh takes.
 set -euo pipefail
 
 prog=${0##*/}
@@ -33,7 +33,7 @@ done
 build=${BUILD:-$root/build}
 [[ $build == /* ]] || build=$root/$build
 
-jobs=${MMAPDEMO_VM_JOBS:-1}
+jobs=${MMAPDEMO_VM_JOBS:-$(nproc)}
 [[ $jobs =~ ^[1-9][0-9]*$ ]] || { echo "$prog: MMAPDEMO_VM_JOBS must be a positive number" >&2; exit 2; }
 state=$(mktemp -d)
 trap 'rm -rf "$state"' EXIT
