@@ -22,12 +22,14 @@ cd "$root"
 failed=()
 step() { printf '%s: %s\n' "$prog" "$*" >&2; }
 check() {
-	local name=$1
+	local name=$1 start=$SECONDS
 	shift
 	step "$name"
 	if ! "$@"; then
 		failed+=("$name")
-		step "FAILED: $name"
+		step "FAILED: $name ($((SECONDS - start))s)"
+	else
+		step "ok: $name ($((SECONDS - start))s)"
 	fi
 }
 
