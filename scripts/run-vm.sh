@@ -109,7 +109,7 @@ cpu_state() {
 	python3 - "$monitor" >"$wedged" 2>&1 <<'PY' || :
 import socket, sys, time
 s = socket.socket(socket.AF_UNIX)
-s.settimeout(5)
+s.settimeout(2)
 s.connect(sys.argv[1])
 time.sleep(0.5)
 s.recv(65536)
@@ -133,7 +133,7 @@ PY
 # (a stopped process only dies of KILL).
 stop_qemu() {
 	kill -TERM "$qemu_pid" 2>/dev/null || :
-	for _ in 1 2 3 4 5 6 7 8 9 10; do
+	for _ in 1 2 3; do
 		kill -0 "$qemu_pid" 2>/dev/null || return 0
 		sleep 1
 	done
