@@ -19,12 +19,17 @@ static inline void vm_flags_mod(struct vm_area_struct *vma,
 }
 #endif
 
+#ifndef MAX_PAGE_ORDER
+/*
+ * 6.8 renamed MAX_ORDER to MAX_PAGE_ORDER. Nothing in the headers tells
+ * which meaning the old name has: before 6.4 it was one past the largest
+ * order, from 6.4 on the largest order itself.
+ */
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 4, 0)
-/* Before 6.4 MAX_ORDER was one past the largest order. */
 #define MAX_PAGE_ORDER (MAX_ORDER - 1)
-#elif LINUX_VERSION_CODE < KERNEL_VERSION(6, 8, 0)
-/* 6.8 renamed the inclusive MAX_ORDER to MAX_PAGE_ORDER. */
+#else
 #define MAX_PAGE_ORDER MAX_ORDER
+#endif
 #endif
 
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 4, 0)
@@ -40,6 +45,39 @@ static inline void vm_flags_mod(struct vm_area_struct *vma,
  */
 #ifdef CONFIG_ARCH_SUPPORTS_PMD_PFNMAP
 #define MMAPDEMO_HAVE_PMD_PFNMAP 1
+#endif
+
+/*
+ * 6.17 removed pfn_t, and with it <linux/pfn_t.h>: vmf_insert_pfn_pmd()
+ * takes a plain page frame number since. The header's presence would be
+ * the test, but bookworm's sparse knows no __has_include.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 17, 0)
+#include <linux/pfn_t.h>
+
+static inline vm_fault_t mmapdemo_vmf_insert_pfn_pmd(struct vm_fault *vmf,
+						     unsigned long pfn,
+						     bool write)
+{
+	return vmf_insert_pfn_pmd(vmf, pfn_to_pfn_t(pfn), write);
+}
+#else
+#define mmapdemo_vmf_insert_pfn_pmd vmf_insert_pfn_pmd
+#endif
+
+/*
+ * The mmap interface. Kernels with file_operations.mmap_prepare, its
+ * struct mmap_action and vm_operations_struct.mapped, and VMA flags in
+ * the descriptor set by bit number (vma_desc_set_flags()), get
+ * .mmap_prepare; older ones .mmap. Of these only vma_desc_set_flags() is
+ * a macro the preprocessor can test for; every kernel of
+ * scripts/kernels.conf that has it (7.2, 7.3) has the rest too.
+ */
+#ifdef vma_desc_set_flags
+#define MMAPDEMO_HAVE_MMAP_PREPARE 1
+#define MMAPDEMO_MMAP_INTERFACE "mmap_prepare"
+#else
+#define MMAPDEMO_MMAP_INTERFACE "mmap"
 #endif
 
 #endif /* MMAPDEMO_COMPAT_H */

@@ -334,7 +334,11 @@ static const struct file_operations mmapdemo_fops = {
 	.poll = mmapdemo_poll,
 	.unlocked_ioctl = mmapdemo_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
+#ifdef MMAPDEMO_HAVE_MMAP_PREPARE
+	.mmap_prepare = mmapdemo_mmap_prepare,
+#else
 	.mmap = mmapdemo_mmap,
+#endif
 	/*
 	 * Mappings of 2 MiB and more start on a 2 MiB boundary (relative to
 	 * their offset), as on filesystems with huge pages: the huge strategy
@@ -441,3 +445,5 @@ MODULE_DESCRIPTION("One kernel buffer shared through mmap(), read() and write()"
 MODULE_AUTHOR("The mmapdemo authors");
 MODULE_LICENSE("GPL");
 MODULE_VERSION("0.1.0");
+/* modinfo -F mmap_interface: mmap_prepare or mmap, as compat.h chose. */
+MODULE_INFO(mmap_interface, MMAPDEMO_MMAP_INTERFACE);

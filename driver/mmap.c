@@ -2,9 +2,13 @@
 /*
  * mmap() of /dev/mmapdemo: one policy, five ways to fill the page tables.
  *
+ * Two entry points, one per kernel generation (compat.h picks one; a file
+ * may not offer both): .mmap gets the new VMA, .mmap_prepare (7.x) a
+ * description of it before it exists. Both apply one policy and map with
+ * one table of strategies (mmapdemo_strategies[]).
+ *
  * The policy (mmapdemo_check_mapping()) is the same for every strategy and
- * looks only at the request, not at the VMA, so a future mmap_prepare()
- * path can call it unchanged:
+ * looks only at the request, not at the VMA, so both entry points call it:
  *  - the pages [pgoff, pgoff + count) must lie inside the buffer (EINVAL),
  *    compared in pages without ever adding pgoff and count;
  *  - PROT_EXEC is refused (EPERM), and VM_MAYEXEC is cleared so that a
@@ -43,13 +47,13 @@
  * Every fault looks up the memory under the buffer's lock, so a fault never
  * maps a page past the current end (SIGBUS) nor memory a resize has
  * replaced. Every VMA, including the copies fork() and VMA splits make,
- * holds a reference to the buffer, taken in mmap() or vm_ops->open and
- * dropped in vm_ops->close, and is listed for debugfs.
+ * holds a reference to the buffer, taken in mmap() (.mmap, or
+ * vm_ops->mapped after .mmap_prepare) or vm_ops->open and dropped in
+ * vm_ops->close, and is listed for debugfs.
  */
 
 #include <linux/mm.h>
 #include <linux/pagemap.h>
-#include <linux/pfn_t.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 
@@ -63,24 +67,21 @@
  * @maps_pfns: the strategy maps page frames, not struct pages
  * @pgoff: first page of the buffer requested
  * @count: number of pages requested
- * @vm_flags: the VM_* flags of the request
+ * @exec: the request has VM_EXEC
+ * @mayshare: the request has VM_MAYSHARE (MAP_SHARED); not VM_SHARED,
+ *	which the mm drops from a MAP_SHARED mapping of a file opened read-only
  *
  * Return: 0 if the mapping may be made, else the errno for mmap() to return.
  */
 static int mmapdemo_check_mapping(const struct mmapdemo_mem *mem,
 				  bool maps_pfns, pgoff_t pgoff,
-				  unsigned long count,
-				  vm_flags_t vm_flags)
+				  unsigned long count, bool exec, bool mayshare)
 {
 	if (pgoff >= mem->npages || count > mem->npages - pgoff)
 		return -EINVAL;
-	if (vm_flags & VM_EXEC)
+	if (exec)
 		return -EPERM;
-	/*
-	 * VM_MAYSHARE, not VM_SHARED: the mm drops VM_SHARED from a
-	 * MAP_SHARED mapping of a file opened read-only.
-	 */
-	if (!(vm_flags & VM_MAYSHARE) && maps_pfns)
+	if (!mayshare && maps_pfns)
 		return -EINVAL;
 	return 0;
 }
@@ -92,7 +93,6 @@ static void mmapdemo_vma_add(struct mmapdemo_vma *mv)
 	mmapdemo_buffer_get(buf);
 	if (mv->pinned)
 		kref_get(&mv->pinned->ref);
-	mv->vma->vm_private_data = mv;
 	spin_lock(&buf->vmas_lock);
 	list_add_tail(&mv->node, &buf->vmas);
 	atomic_inc(&buf->nr_vmas);
@@ -116,13 +116,21 @@ static void mmapdemo_vm_open(struct vm_area_struct *vma)
 	mv->strategy = from->strategy;
 	mv->pid = from->pid;
 	mmapdemo_vma_add(mv);
+	vma->vm_private_data = mv;
 }
 
+/*
+ * A VMA without an entry is one whose vm_ops->mapped failed: the core
+ * unmaps it again.
+ */
 static void mmapdemo_vm_close(struct vm_area_struct *vma)
 {
 	struct mmapdemo_vma *mv = vma->vm_private_data;
-	struct mmapdemo_buffer *buf = mv->buf;
+	struct mmapdemo_buffer *buf;
 
+	if (!mv)
+		return;
+	buf = mv->buf;
 	spin_lock(&buf->vmas_lock);
 	list_del(&mv->node);
 	atomic_dec(&buf->nr_vmas);
@@ -308,8 +316,8 @@ static vm_fault_t mmapdemo_vm_huge_fault(struct vm_fault *vmf,
 	if (!mmapdemo_mem_is_chunk(buf->mem, pgoff))
 		goto unlock;
 	pfn = page_to_pfn(buf->mem->pages[pgoff]);
-	ret = vmf_insert_pfn_pmd(vmf, pfn_to_pfn_t(pfn),
-				 vmf->flags & FAULT_FLAG_WRITE);
+	ret = mmapdemo_vmf_insert_pfn_pmd(vmf, pfn,
+					  vmf->flags & FAULT_FLAG_WRITE);
 	if (ret == VM_FAULT_NOPAGE)
 		mmapdemo_count_fault(mv, vmf);
 unlock:
@@ -372,14 +380,20 @@ unlock:
  * unmapped that page, and also in remap_pfn_range()'s own error path when
  * the first page table cannot be allocated (the allocation-failure tests
  * reach that).
+ *
+ * Through .mmap_prepare the buffer may have shrunk since the policy check
+ * (see mmapdemo_vm_mapped()): only what it still holds is mapped, and the
+ * rest of the VMA faults (SIGBUS), as after a resize.
  */
 static int mmapdemo_remap(const struct mmapdemo_mem *mem,
 			  struct vm_area_struct *vma)
 {
 	pgoff_t pgoff = vma->vm_pgoff;
-	pgoff_t end = pgoff + vma_pages(vma);
+	pgoff_t end = min_t(pgoff_t, pgoff + vma_pages(vma), mem->npages);
 	unsigned long addr = vma->vm_start;
 
+	if (pgoff >= end)
+		return 0;
 	if (vmf_insert_pfn(vma, addr, page_to_pfn(mem->pages[pgoff])) !=
 	    VM_FAULT_NOPAGE)
 		return -ENOMEM;
@@ -410,28 +424,45 @@ static int mmapdemo_remap(const struct mmapdemo_mem *mem,
  * lies in the new VMA and every page may be inserted, so it can only fail
  * to allocate a page table: -ENOMEM for the last level, but -EFAULT for
  * the levels above (walk_to_pmd()), which mmap() must not report. On error
- * the mm unmaps what was inserted.
+ * the mm unmaps what was inserted. Like mmapdemo_remap(), it maps only what
+ * the buffer still holds.
  */
 static int mmapdemo_prefault(const struct mmapdemo_mem *mem,
 			     struct vm_area_struct *vma)
 {
-	unsigned long left = vma_pages(vma);
+	unsigned long left;
 
+	if (vma->vm_pgoff >= mem->npages)
+		return 0;
+	left = min_t(unsigned long, vma_pages(vma),
+		     mem->npages - vma->vm_pgoff);
 	if (vm_insert_pages(vma, vma->vm_start, &mem->pages[vma->vm_pgoff],
 			    &left))
 		return -ENOMEM;
 	return 0;
 }
 
+#ifdef MMAPDEMO_HAVE_MMAP_PREPARE
+static int mmapdemo_vm_mapped(unsigned long start, unsigned long end,
+			      pgoff_t pgoff, const struct file *file,
+			      void **vm_private_data);
+#endif
+
 static const struct vm_operations_struct mmapdemo_page_vm_ops = {
 	.open = mmapdemo_vm_open,
 	.close = mmapdemo_vm_close,
+#ifdef MMAPDEMO_HAVE_MMAP_PREPARE
+	.mapped = mmapdemo_vm_mapped,
+#endif
 	.fault = mmapdemo_vm_fault,
 };
 
 static const struct vm_operations_struct mmapdemo_faultaround_vm_ops = {
 	.open = mmapdemo_vm_open,
 	.close = mmapdemo_vm_close,
+#ifdef MMAPDEMO_HAVE_MMAP_PREPARE
+	.mapped = mmapdemo_vm_mapped,
+#endif
 	.fault = mmapdemo_vm_fault,
 	.map_pages = mmapdemo_vm_map_pages,
 };
@@ -439,6 +470,9 @@ static const struct vm_operations_struct mmapdemo_faultaround_vm_ops = {
 static const struct vm_operations_struct mmapdemo_remap_vm_ops = {
 	.open = mmapdemo_vm_open,
 	.close = mmapdemo_vm_close,
+#ifdef MMAPDEMO_HAVE_MMAP_PREPARE
+	.mapped = mmapdemo_vm_mapped,
+#endif
 	.fault = mmapdemo_vm_fault,
 	.access = mmapdemo_vm_access,
 };
@@ -446,6 +480,9 @@ static const struct vm_operations_struct mmapdemo_remap_vm_ops = {
 static const struct vm_operations_struct mmapdemo_huge_vm_ops = {
 	.open = mmapdemo_vm_open,
 	.close = mmapdemo_vm_close,
+#ifdef MMAPDEMO_HAVE_MMAP_PREPARE
+	.mapped = mmapdemo_vm_mapped,
+#endif
 	.fault = mmapdemo_vm_fault,
 #ifdef MMAPDEMO_HAVE_PMD_PFNMAP
 	.huge_fault = mmapdemo_vm_huge_fault,
@@ -456,22 +493,28 @@ static const struct vm_operations_struct mmapdemo_huge_vm_ops = {
 /**
  * struct mmapdemo_strategy_ops - what makes one strategy
  * @vm_ops: the operations of its VMAs
- * @vm_flags: VM_* flags its VMAs get besides the common ones: VM_PFNMAP
- *	(with VM_IO) where it maps page frames, VM_MIXEDMAP where the driver
- *	inserts struct pages itself
- * @fill: fills the page tables at mmap() time, or NULL to leave it to
- *	the faults
+ * @pfnmap: it maps page frames: its VMAs get VM_PFNMAP and VM_IO
+ * @mixedmap: it inserts struct pages itself: its VMAs get VM_MIXEDMAP
+ * @hugepage: its VMAs get VM_HUGEPAGE
+ * @fill: fills the page tables when the mapping is made, or NULL to leave
+ *	it to the faults
+ *
+ * Flags as booleans rather than VM_* masks: each entry point sets them in
+ * its kernel's own form (vm_flags_mod() on a VMA, vma_desc_set_flags() on
+ * a descriptor).
  */
 struct mmapdemo_strategy_ops {
 	const struct vm_operations_struct *vm_ops;
-	vm_flags_t vm_flags;
+	bool pfnmap;
+	bool mixedmap;
+	bool hugepage;
 	int (*fill)(const struct mmapdemo_mem *mem, struct vm_area_struct *vma);
 };
 
 static const struct mmapdemo_strategy_ops mmapdemo_strategies[] = {
 	[MMAPDEMO_STRATEGY_REMAP] = {
 		.vm_ops = &mmapdemo_remap_vm_ops,
-		.vm_flags = VM_IO | VM_PFNMAP,
+		.pfnmap = true,
 		.fill = mmapdemo_remap,
 	},
 	[MMAPDEMO_STRATEGY_FAULT] = {
@@ -480,20 +523,176 @@ static const struct mmapdemo_strategy_ops mmapdemo_strategies[] = {
 	/* .map_pages inserts pages itself, under mmap_lock for reading. */
 	[MMAPDEMO_STRATEGY_FAULTAROUND] = {
 		.vm_ops = &mmapdemo_faultaround_vm_ops,
-		.vm_flags = VM_MIXEDMAP,
+		.mixedmap = true,
 	},
 	[MMAPDEMO_STRATEGY_PREFAULT] = {
 		.vm_ops = &mmapdemo_page_vm_ops,
-		.vm_flags = VM_MIXEDMAP,
+		.mixedmap = true,
 		.fill = mmapdemo_prefault,
 	},
 	/* VM_HUGEPAGE: huge entries even where THP is enabled for madvise only. */
 	[MMAPDEMO_STRATEGY_HUGE] = {
 		.vm_ops = &mmapdemo_huge_vm_ops,
-		.vm_flags = VM_IO | VM_PFNMAP | VM_HUGEPAGE,
+		.pfnmap = true,
+		.hugepage = true,
 	},
 };
 
+/**
+ * mmapdemo_vma_setup() - fill a new VMA and start keeping its entry
+ * @buf: the buffer; its lock is held for reading
+ * @mv: the new, empty entry; the caller makes it the VMA's private data
+ * @vma: the new VMA
+ * @strategy: the strategy it maps with
+ * @linked: the VMA is in the buffer's address_space already, where a
+ *	resize finds it (.mapped); false before (.mmap)
+ *
+ * A PFN mapping filled before it is linked keeps a reference to the memory
+ * it was filled with: until the mm links it, just after .mmap returns, a
+ * resize cannot unmap it, and its page frames, which hold no page
+ * references, must not be freed under it. The reference goes with the
+ * VMA's first fault (see mmapdemo_vm_fault()) or with the VMA.
+ *
+ * Return: 0, or the fill's negative errno (@mv is then unused).
+ */
+static int mmapdemo_vma_setup(struct mmapdemo_buffer *buf,
+			      struct mmapdemo_vma *mv,
+			      struct vm_area_struct *vma,
+			      enum mmapdemo_strategy strategy, bool linked)
+{
+	const struct mmapdemo_strategy_ops *ops = &mmapdemo_strategies[strategy];
+	int ret;
+
+	if (ops->fill) {
+		ret = ops->fill(buf->mem, vma);
+		if (ret)
+			return ret;
+		if (ops->pfnmap && !linked)
+			mv->pinned = buf->mem;
+		atomic64_inc(&buf->remaps);
+	}
+	mv->buf = buf;
+	mv->vma = vma;
+	mv->strategy = strategy;
+	mv->pid = task_tgid_nr(current);
+	mmapdemo_vma_add(mv);
+	trace_mmap(mv->pid, vma->vm_start, vma->vm_end - vma->vm_start,
+		   vma->vm_pgoff, mv->strategy);
+	return 0;
+}
+
+#ifdef MMAPDEMO_HAVE_MMAP_PREPARE
+/**
+ * mmapdemo_mmap_prepare() - file_operations.mmap_prepare of the device
+ * @desc: the mapping to be made
+ *
+ * Applies the mapping policy and sets the VMA's flags and operations for
+ * the file's strategy; vm_ops->mapped (mmapdemo_vm_mapped()) does the rest
+ * once the VMA exists. The mapping may still fail or, in principle, be
+ * merged after this returns, so nothing here takes a reference or
+ * allocates. The one thing it changes: the first mapping to pass the
+ * policy fixes the file's strategy, so that .mapped maps with the strategy
+ * whose flags were set here.
+ *
+ * Return: 0 or a negative errno.
+ */
+int mmapdemo_mmap_prepare(struct vm_area_desc *desc)
+{
+	struct mmapdemo_file *mf = desc->file->private_data;
+	struct mmapdemo_buffer *buf = mf->buf;
+	const struct mmapdemo_strategy_ops *ops;
+	int ret;
+
+	mutex_lock(&mf->lock);
+	ops = &mmapdemo_strategies[mf->strategy];
+	down_read(&buf->lock);
+	ret = mmapdemo_check_mapping(buf->mem, ops->pfnmap, desc->pgoff,
+				     vma_desc_pages(desc),
+				     vma_desc_test(desc, VMA_EXEC_BIT),
+				     vma_desc_test(desc, VMA_MAYSHARE_BIT));
+	up_read(&buf->lock);
+	if (ret)
+		goto unlock;
+
+	/* VM_DONTEXPAND makes every mapping VM_SPECIAL: never merged. */
+	vma_desc_set_flags(desc, VMA_DONTEXPAND_BIT, VMA_DONTDUMP_BIT);
+	vma_desc_clear_flags(desc, VMA_MAYEXEC_BIT);
+	if (ops->pfnmap)
+		vma_desc_set_flags(desc, VMA_IO_BIT, VMA_PFNMAP_BIT);
+	if (ops->mixedmap)
+		vma_desc_set_flags(desc, VMA_MIXEDMAP_BIT);
+	if (ops->hugepage)
+		vma_desc_set_flags(desc, VMA_HUGEPAGE_BIT);
+	desc->vm_ops = ops->vm_ops;
+	mf->mapped = true;
+unlock:
+	mutex_unlock(&mf->lock);
+	return ret;
+}
+
+/**
+ * mmapdemo_vm_mapped() - vm_operations_struct.mapped: the VMA exists
+ * @start: its first address
+ * @end: the address past it
+ * @pgoff: its page offset in the buffer
+ * @file: the file it maps
+ * @vm_private_data: set to the VMA's entry
+ *
+ * Runs once per new VMA, under mmap_lock for writing, with the VMA in the
+ * mm and linked into the buffer's address_space. Allocates the VMA's
+ * entry, fills the page tables for the strategies that fill at mmap()
+ * time, and lists the VMA.
+ *
+ * The fill is done here, on the finished VMA under the buffer's lock, and
+ * not by an mmap_action: an action maps memory chosen in .mmap_prepare,
+ * after that has returned and dropped the lock, and a resize in between
+ * would free that memory, while .mmap_prepare may hold no reference that a
+ * later failure of the mapping would leave behind. Here a resize either
+ * came first, and the new memory is mapped, or comes after and finds the
+ * VMA to unmap: no reference to the memory is needed at all.
+ *
+ * Return: 0, or a negative errno; the core then unmaps the VMA, and
+ * mmapdemo_vm_close() sees a VMA without an entry.
+ */
+static int mmapdemo_vm_mapped(unsigned long start, unsigned long end,
+			      pgoff_t pgoff, const struct file *file,
+			      void **vm_private_data)
+{
+	struct mmapdemo_file *mf = file->private_data;
+	struct mmapdemo_buffer *buf = mf->buf;
+	enum mmapdemo_strategy strategy;
+	struct vm_area_struct *vma;
+	struct mmapdemo_vma *mv;
+	int ret;
+
+	/*
+	 * The hook is told the range; the fill and the entry need the VMA.
+	 * A caller whose VMA is not in the mm yet (a stacking filesystem's
+	 * mmap through compat_vma_mmap()) is refused.
+	 */
+	vma = vma_lookup(current->mm, start);
+	if (!vma || vma->vm_end != end || vma->vm_pgoff != pgoff)
+		return -EINVAL;
+
+	mv = kzalloc(sizeof(*mv), GFP_KERNEL);
+	if (!mv)
+		return -ENOMEM;
+
+	mutex_lock(&mf->lock);
+	strategy = mf->strategy;	/* fixed by mmapdemo_mmap_prepare() */
+	mutex_unlock(&mf->lock);
+
+	down_read(&buf->lock);
+	ret = mmapdemo_vma_setup(buf, mv, vma, strategy, true);
+	up_read(&buf->lock);
+	if (ret) {
+		kfree(mv);
+		return ret;
+	}
+	*vm_private_data = mv;
+	return 0;
+}
+#else
 /**
  * mmapdemo_mmap() - file_operations.mmap of the device
  * @file: an open file of the device
@@ -501,13 +700,6 @@ static const struct mmapdemo_strategy_ops mmapdemo_strategies[] = {
  *
  * Applies the mapping policy, then maps with the file's strategy. The first
  * mmap() fixes the file's strategy.
- *
- * A mapping filled here with page frames (remap) keeps a reference to the
- * memory it was filled with: until the mm links the new VMA into the
- * address_space, just after this returns, a resize cannot unmap it, and
- * its page frames, which hold no page references, must not be freed under
- * it. The reference goes with the VMA's first fault (see
- * mmapdemo_vm_fault()) or with the VMA.
  *
  * Return: 0 or a negative errno.
  */
@@ -517,6 +709,7 @@ int mmapdemo_mmap(struct file *file, struct vm_area_struct *vma)
 	struct mmapdemo_buffer *buf = mf->buf;
 	const struct mmapdemo_strategy_ops *ops;
 	struct mmapdemo_vma *mv;
+	vm_flags_t vm_flags;
 	int ret;
 
 	mv = kzalloc(sizeof(*mv), GFP_KERNEL);
@@ -526,31 +719,26 @@ int mmapdemo_mmap(struct file *file, struct vm_area_struct *vma)
 	mutex_lock(&mf->lock);
 	ops = &mmapdemo_strategies[mf->strategy];
 	down_read(&buf->lock);
-	ret = mmapdemo_check_mapping(buf->mem, ops->vm_flags & VM_PFNMAP,
-				     vma->vm_pgoff, vma_pages(vma),
-				     vma->vm_flags);
+	ret = mmapdemo_check_mapping(buf->mem, ops->pfnmap, vma->vm_pgoff,
+				     vma_pages(vma), vma->vm_flags & VM_EXEC,
+				     vma->vm_flags & VM_MAYSHARE);
 	if (ret)
 		goto unlock;
 
-	vm_flags_mod(vma, VM_DONTEXPAND | VM_DONTDUMP | ops->vm_flags,
-		     VM_MAYEXEC);
+	vm_flags = VM_DONTEXPAND | VM_DONTDUMP;
+	if (ops->pfnmap)
+		vm_flags |= VM_IO | VM_PFNMAP;
+	if (ops->mixedmap)
+		vm_flags |= VM_MIXEDMAP;
+	if (ops->hugepage)
+		vm_flags |= VM_HUGEPAGE;
+	vm_flags_mod(vma, vm_flags, VM_MAYEXEC);
 	vma->vm_ops = ops->vm_ops;
-	if (ops->fill) {
-		ret = ops->fill(buf->mem, vma);
-		if (ret)
-			goto unlock;
-		if (ops->vm_flags & VM_PFNMAP)
-			mv->pinned = buf->mem;
-		atomic64_inc(&buf->remaps);
-	}
-	mv->buf = buf;
-	mv->vma = vma;
-	mv->strategy = mf->strategy;
-	mv->pid = task_tgid_nr(current);
-	mmapdemo_vma_add(mv);
+	ret = mmapdemo_vma_setup(buf, mv, vma, mf->strategy, false);
+	if (ret)
+		goto unlock;
+	vma->vm_private_data = mv;
 	mf->mapped = true;
-	trace_mmap(mv->pid, vma->vm_start, vma->vm_end - vma->vm_start,
-		   vma->vm_pgoff, mv->strategy);
 	mv = NULL;
 unlock:
 	up_read(&buf->lock);
@@ -558,3 +746,4 @@ unlock:
 	kfree(mv);
 	return ret;
 }
+#endif

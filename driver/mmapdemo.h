@@ -139,7 +139,11 @@ int mmapdemo_buffer_resize(struct mmapdemo_buffer *buf, u64 size);
 void mmapdemo_mem_put(struct mmapdemo_mem *mem);
 bool mmapdemo_mem_is_chunk(const struct mmapdemo_mem *mem, pgoff_t pgoff);
 
+#ifdef MMAPDEMO_HAVE_MMAP_PREPARE
+int mmapdemo_mmap_prepare(struct vm_area_desc *desc);
+#else
 int mmapdemo_mmap(struct file *file, struct vm_area_struct *vma);
+#endif
 
 void mmapdemo_observe_init(struct mmapdemo_buffer *buf);
 void mmapdemo_observe_exit(void);

@@ -14,6 +14,8 @@
  *	remaps			mmap() calls the remap and prefault
  *				strategies have filled
  *	resizes			successful MMAPDEMO_IOC_RESIZE calls
+ *	mmap_interface		the file operation mmap() enters the driver
+ *				through: mmap_prepare (7.x) or mmap
  *
  * debugfs (/sys/kernel/debug/mmapdemo/), for debugging only:
  *	refs		references to the buffer held by open files and VMAs
@@ -99,6 +101,13 @@ static ssize_t resizes_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(resizes);
 
+static ssize_t mmap_interface_show(struct device *dev,
+				   struct device_attribute *attr, char *out)
+{
+	return sysfs_emit(out, "%s\n", MMAPDEMO_MMAP_INTERFACE);
+}
+static DEVICE_ATTR_RO(mmap_interface);
+
 static struct attribute *mmapdemo_attrs[] = {
 	&dev_attr_size.attr,
 	&dev_attr_backend.attr,
@@ -108,6 +117,7 @@ static struct attribute *mmapdemo_attrs[] = {
 	&dev_attr_vma_lock_faults.attr,
 	&dev_attr_remaps.attr,
 	&dev_attr_resizes.attr,
+	&dev_attr_mmap_interface.attr,
 	NULL,
 };
 
