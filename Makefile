@@ -7,6 +7,7 @@
 # make demo          boot the newest kernel in QEMU and run the seed scenarios
 # make bench         benchmarks: host calibration + one guest boot per kernel; tables, JSON, PNG
 # make lint          checkpatch, sparse, W=1, kernel-doc, clang-format, clang-tidy, shellcheck
+# make bundle        one tarball (module, static tests, runner) to run the suite on a VM
 # make install       module (+ depmod), udev rule, modules-load.d, CLI, library, headers
 # make uninstall     undo make install
 
@@ -26,6 +27,9 @@ UDEV_RULES_DIR ?= /etc/udev/rules.d
 MODULES_LOAD_DIR ?= /etc/modules-load.d
 INSTALL_MOD_DIR ?= updates
 DEMO_KERNEL ?= $(shell $(CURDIR)/scripts/kernels.sh newest)
+# make bundle's tarball; make test boots a guest from it on this kernel.
+BUNDLE ?= $(BUILD)/mmapdemo-bundle-$(KVER).tar.gz
+BUNDLE_KERNEL ?= $(DEMO_KERNEL)
 
 # One build tree per kernel: Kbuild writes its objects next to the sources.
 KMOD_DIR := $(BUILD)/kmod/$(KVER)
@@ -42,7 +46,7 @@ KBUILD_MAKE = $(if $(KROOT),$(CURDIR)/scripts/in-root.sh $(KROOT) --bind $(KMOD_
 	$(if $(DESTDIR),--bind $(abspath $(DESTDIR))) -- \
 	make $(if $(findstring s,$(firstword -$(MAKEFLAGS))),-s) $(if $(C),C=$(C)),$(MAKE))
 
-.PHONY: all module userspace deps test test-debug demo bench lint install uninstall clean
+.PHONY: all module userspace bundle deps test test-debug demo bench lint install uninstall clean
 
 all: module userspace
 
@@ -59,6 +63,10 @@ module:
 userspace:
 	cmake -S . -B $(USERSPACE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMMAPDEMO_STATIC=ON
 	cmake --build $(USERSPACE_DIR) -j$(shell nproc)
+
+# The suite for a machine of one's own: unpack, then run.sh as root there.
+bundle: module userspace
+	scripts/bundle.sh $(BUNDLE) $(KVER) $(KMOD_DIR)/mmapdemo.ko $(USERSPACE_DIR)
 
 deps:
 	scripts/install-deps.sh
