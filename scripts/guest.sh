@@ -20,6 +20,8 @@
 #           stress   mmapdemo-stress and stress-ng (tests/stress/run.sh)
 #           bench    mmapdemo-bench on each backend (scripts/guest-bench.sh;
 #                    scripts/bench.sh runs it and reads its results)
+#           bundle   the tarball of `make bundle` alone: unpacked and its
+#                    run.sh run as on a machine of one's own (the suite)
 # Environment (all optional):
 #   BUILD                  build directory (default <repo>/build)
 #   MMAPDEMO_BACKENDS      backends the job covers (default: kmalloc vmalloc chunked;
@@ -51,7 +53,7 @@ root=$(cd "$here/.." && pwd)
 
 usage() {
 	echo "usage: $prog SERIES JOB   (SERIES: $("$here/kernels.sh" list) or debug;" \
-		"JOB: test, demo, install, cycles, stress or bench)" >&2
+		"JOB: test, demo, install, cycles, stress, bench or bundle)" >&2
 	exit 2
 }
 
@@ -64,7 +66,7 @@ die() {
 series=$1
 job=$2
 [[ $series == debug ]] || "$here/kernels.sh" has "$series" || usage
-case $job in test | demo | install | cycles | stress | bench) ;; *) usage ;; esac
+case $job in test | demo | install | cycles | stress | bench | bundle) ;; *) usage ;; esac
 
 build=${BUILD:-$root/build}
 [[ $build == /* ]] || build=$root/$build
@@ -175,6 +177,23 @@ bench)
 	files+=("/bin/guest-bench.sh=$here/guest-bench.sh")
 	run=(/bin/guest-bench.sh)
 	;;
+bundle)
+	# Nothing of ours but the tarball: it has to bring everything itself.
+	files=()
+	bundle=$vmdir/mmapdemo-bundle-$KVER.tar.gz
+	flock 8
+	make -C "$root" bundle KVER="$KVER" KDIR="$KDIR" BUILD="$build" BUNDLE="$bundle" \
+		>"$vmdir/bundle.log" 2>&1 || {
+		cat "$vmdir/bundle.log" >&2
+		die "make bundle failed"
+	}
+	flock -u 8
+	files+=("/bundle.tar.gz=$bundle")
+	# As README tells users, but the results and dmesg go to the host's
+	# ports as in the test job; the unpacked copy is all the guest keeps.
+	run=(/bin/sh -c "tar -xzf /bundle.tar.gz && rm /bundle.tar.gz &&
+MMAPDEMO_RESULTS_PORT=/dev/ttyS1 MMAPDEMO_DMESG_PORT=/dev/ttyS2 exec ./mmapdemo-bundle-$KVER/run.sh")
+	;;
 esac
 
 jobfile=$vmdir/job-$job.sh
@@ -247,7 +266,7 @@ fi
 # the results port. Steps report when they start and end, so that is the
 # slowest step plus time to boot and to check the kernel log.
 case $job in
-test) silence=$((${MMAPDEMO_TEST_TIMEOUT:-120} + 120)) ;;
+test | bundle) silence=$((${MMAPDEMO_TEST_TIMEOUT:-120} + 120)) ;;
 stress) silence=$((${MMAPDEMO_STRESS_SECONDS:-60} + ${MMAPDEMO_STRESSNG_SECONDS:-30} + 180)) ;;
 cycles) silence=300 ;;
 # The others report only at the end: the wall-clock limit covers them.
