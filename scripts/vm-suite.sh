@@ -9,7 +9,7 @@
 #
 # Usage: scripts/vm-suite.sh RUN...
 #   RUN  SERIES or SERIES:JOB (JOB defaults to test), e.g. 6.1 6.12 debug:stress
-#        SERIES: one of scripts/kernels.conf or debug; JOB: test, install, cycles or stress
+#        SERIES: one of scripts/kernels.conf or debug; JOB: test, install, cycles, stress or bundle
 # Environment: BUILD (default <repo>/build), MMAPDEMO_VM_JOBS (guests at once,
 # default: the number of CPUs), and whatever scripts/guest.sh takes.
 set -euo pipefail
@@ -20,14 +20,14 @@ root=$(cd "$here/.." && pwd)
 
 usage() {
 	echo "usage: $prog RUN...   (RUN: SERIES[:JOB]; SERIES $("$here/kernels.sh" list) or debug;" \
-		"JOB test, install, cycles or stress)" >&2
+		"JOB test, install, cycles, stress or bundle)" >&2
 	exit 2
 }
 
 [[ $# -ge 1 ]] || usage
 for run in "$@"; do
 	[[ ${run%%:*} == debug ]] || "$here/kernels.sh" has "${run%%:*}" || usage
-	[[ $run != *:* ]] || case ${run#*:} in test | install | cycles | stress) ;; *) usage ;; esac
+	[[ $run != *:* ]] || case ${run#*:} in test | install | cycles | stress | bundle) ;; *) usage ;; esac
 done
 
 build=${BUILD:-$root/build}
