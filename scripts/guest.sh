@@ -301,6 +301,9 @@ pending() {
 # that wedges twice fails, and the test job then goes on after it. Each
 # wedge leaves a "HUNG <step>" line in the results. A guest that stalls
 # before it reports anything (seen under TCG at boot) is booted once more.
+# The suite's runner can resume at a test; other jobs only start over.
+resumable=false
+[[ $job != test && $job != bundle ]] || resumable=true
 all=$outdir/results-all.log
 mkdir -p "$outdir"
 : >"$all"
@@ -323,7 +326,7 @@ while :; do
 		mv "$outdir/console.log" "$outdir/console-boot$boots.log" 2>/dev/null || :
 		continue
 	fi
-	if [[ $job != test && -n $step && -z $hung ]]; then
+	if [[ $resumable == false && -n $step && -z $hung ]]; then
 		# Only the whole job can run again: forget this boot's results.
 		echo "HUNG $step (wedged the guest; the job runs again on a fresh boot)" >>"$all"
 	else
@@ -335,17 +338,17 @@ while :; do
 	[[ -n $step && $boots -lt 6 ]] || break
 	mv "$outdir/console.log" "$outdir/console-boot$boots.log" 2>/dev/null || :
 	mv "$outdir/wedged-cpus.log" "$outdir/wedged-cpus-boot$boots.log" 2>/dev/null || :
-	if grep -qxF "$step" <<<"$hung" || [[ $job != test && -n $hung ]]; then
+	if grep -qxF "$step" <<<"$hung" || [[ $resumable == false && -n $hung ]]; then
 		echo "FAIL $step (wedged the guest twice)" >>"$all"
 		echo "$prog: $KVER $job: $step wedged the guest again; going on after it" >&2
-		[[ $job == test ]] || break
+		[[ $resumable == true ]] || break
 		resume="after:$step"
 	else
-		[[ $job != test ]] || echo "HUNG $step (wedged the guest; retried on a fresh boot)" >>"$all"
+		[[ $resumable == false ]] || echo "HUNG $step (wedged the guest; retried on a fresh boot)" >>"$all"
 		echo "$prog: $KVER $job: $step wedged the guest; booting afresh to run it once more" >&2
 		hung+="$step"$'\n'
 		resume=""
-		[[ $job != test ]] || resume="retry:$step"
+		[[ $resumable == false ]] || resume="retry:$step"
 	fi
 done
 # One file of results over every boot, for scripts/vm-suite.sh.
