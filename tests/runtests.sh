@@ -73,37 +73,37 @@ load() {
 }
 
 # Catch2 test specs treat these characters specially; escape them.
-catch2_filter() {
-	printf '%s\n' "$1" | sed 's/[][\\,]/\\&/g'
-}
-
 run_test() {
 	b=$1
 	name=$2
+	spec=$3
 	if ! loaded; then
-		# A test unloaded the module and did not reload it; give the next one a fresh copy.
 		echo "  note: mmapdemo was not loaded; loading it again"
 		load "$b" || indent <"$work/insmod"
 	fi
 	started "$b/$name"
 	mark "$b/$name"
-	taint0=$(cat /proc/sys/kernel/tainted)
-	t0=$(now_cs)
+	# As the last check left it (the insmod step's, or the test before).
+	taint0=$taint
+	clock
+	t0=$now
 	run=0
 	rc=0
 	while [ $rc -eq 0 ] && [ $run -lt "$repeat" ]; do
-		run_t0=$(now_cs)
-		timeout "$tmo" "$bin" --reporter compact --colour-mode none "$(catch2_filter "$name")" \
+		clock
+		run_t0=$now
+		timeout "$tmo" "$bin" --reporter compact --colour-mode none "$spec" \
 			</dev/null >"$work/out" 2>&1 || rc=$?
 		run=$((run + 1))
 	done
-	el=$(($(now_cs) - t0))
+	clock
+	el=$((now - t0))
 	case $rc in
 	0) verdict=PASS why="" ;;
 	4) verdict=SKIP why="" ;;
 	124 | 137 | 143)
 		verdict=FAIL
-		if [ $(($(now_cs) - run_t0)) -ge $((tmo * 100)) ]; then
+		if [ $((now - run_t0)) -ge $((tmo * 100)) ]; then
 			why="timed out after ${tmo}s"
 		else
 			why="killed (exit status $rc)"
@@ -117,18 +117,15 @@ run_test() {
 	fi
 	report "$verdict" "$b/$name" "$el"
 	[ "$repeat" -eq 1 ] || echo "  runs: $run of $repeat"
-	# What a test says it covered (e.g. how many allocations it failed).
-	grep '^note: ' "$work/out" | indent || :
+	sed -n 's/^note: /    &/p' "$work/out"
 	if [ "$verdict" = FAIL ]; then
 		echo "  reason: $why"
 		echo "  output:"
 		tail -n 200 "$work/out" | indent
 	fi
-	# Empty unless the kernel check found a problem or has a note.
-	cat "$work/kernel"
+	[ ! -s "$work/kernel" ] || cat "$work/kernel"
 }
 
-# Every test of a backend fails when its module cannot be set up.
 fail_all() {
 	echo "  $1"
 	[ ! -s "$work/insmod" ] || indent <"$work/insmod"
@@ -164,6 +161,8 @@ for b in $backends; do
 	"$bin" --list-tests --verbosity quiet ${MMAPDEMO_TEST_FILTER:+"$MMAPDEMO_TEST_FILTER"} \
 		</dev/null >"$work/list.raw" 2>&1 || rc=$?
 	tr -d '\r' <"$work/list.raw" | sed '/^[[:space:]]*$/d' >"$work/list"
+	# Each name as a Catch2 test spec: its special characters escaped.
+	sed 's/[][\\,]/\\&/g' "$work/list" >"$work/specs"
 	if [ $rc -ne 0 ] || [ ! -s "$work/list" ]; then
 		report FAIL "$b/list-tests" 0
 		echo "  '$bin --list-tests' failed (exit status $rc) or listed nothing:"
@@ -172,8 +171,10 @@ for b in $backends; do
 	fi
 
 	mark "$b/insmod"
-	taint0=$(cat /proc/sys/kernel/tainted)
-	t0=$(now_cs)
+	read_taint
+	taint0=$taint
+	clock
+	t0=$now
 	if ! load "$b"; then
 		fail_all "insmod $MMAPDEMO_KO backend=$b failed:" "$b"
 		continue
@@ -186,7 +187,7 @@ for b in $backends; do
 		: >"$work/insmod"
 		fail_all "/dev/mmapdemo did not appear after insmod" "$b"
 	else
-		while IFS= read -r name <&3; do
+		while IFS= read -r name <&3 && IFS= read -r spec <&4; do
 			if [ -n "$resume_mode" ]; then
 				# Tests before the one the last boot wedged in are done.
 				[ "$b/$name" = "$resume_at" ] || continue
@@ -195,8 +196,8 @@ for b in $backends; do
 				[ "$mode" = retry ] || continue
 				echo "  note: $b/$name wedged the last boot; running it once more"
 			fi
-			run_test "$b" "$name"
-		done 3<"$work/list"
+			run_test "$b" "$name" "$spec"
+		done 3<"$work/list" 4<"$work/specs"
 		if [ -n "$resume_mode" ]; then
 			report FAIL "$resume_at" 0
 			echo "  reason: the test to resume at is not in this backend's list"
@@ -206,8 +207,10 @@ for b in $backends; do
 
 	if loaded; then
 		mark "$b/rmmod"
-		taint0=$(cat /proc/sys/kernel/tainted)
-		t0=$(now_cs)
+		read_taint
+		taint0=$taint
+		clock
+		t0=$now
 		if ! rmmod mmapdemo >"$work/rmmod" 2>&1; then
 			report FAIL "$b/rmmod" $(($(now_cs) - t0))
 			indent <"$work/rmmod"
