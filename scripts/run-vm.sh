@@ -9,7 +9,8 @@
 # A watchdog kills a guest that wedges: when nothing new has arrived on the
 # results port for --silence seconds (the guest jobs write a line there when a
 # step starts and when it ends, so the limit is the slowest step plus slack),
-# the guest is taken as hung, whatever its console still prints.
+# the guest is taken as hung, whatever its console still prints. Before the
+# first line (the boot) the limit is at least two minutes.
 #
 # Usage: scripts/run-vm.sh --kernel VMLINUZ --initrd INITRD --outdir DIR
 #            [--append "EXTRA ARGS"] [--timeout SECONDS] [--silence SECONDS]
@@ -140,17 +141,21 @@ stop_qemu() {
 	kill -KILL "$qemu_pid" 2>/dev/null || :
 }
 
+# Until its first line the guest is booting, which a loaded host can make
+# slower than a short silence limit: the boot gets at least two minutes.
+boot_silence=$((silence > 120 ? silence : 120))
 verdict=""
-heard=$SECONDS last_size=-1
+heard=$SECONDS last_size=0 limit=$boot_silence
 while kill -0 "$qemu_pid" 2>/dev/null; do
 	size=$(stat -c %s "$results" 2>/dev/null || echo 0)
 	if [[ $size -ne $last_size ]]; then
 		last_size=$size
 		heard=$SECONDS
+		limit=$silence
 	fi
 	if ((SECONDS - start >= timeout)); then
 		verdict=timeout
-	elif ((SECONDS - heard >= silence)); then
+	elif ((SECONDS - heard >= limit)); then
 		verdict=silent
 		cpu_state
 	fi
@@ -177,7 +182,7 @@ if [[ $verdict == timeout ]]; then
 	exit 124
 fi
 if [[ $verdict == silent ]]; then
-	echo "$prog: error: wedged: nothing on the results port for ${silence}s" \
+	echo "$prog: error: wedged: nothing on the results port for ${limit}s" \
 		"(after $((SECONDS - start))s); QEMU killed" >&2
 	last_console
 	[[ ! -s $wedged ]] || echo "$prog: the vCPUs' registers: $wedged" >&2
