@@ -85,10 +85,11 @@ test: deps
 
 # The suite, load/unload cycles and ten minutes of stress on the debug
 # kernel (built once, then cached); 1000 cycles with memory accounting and a
-# shorter stress on Debian's 6.12 (make test runs the suite on both). Two
-# guests run at a time: the 6.12 runs come second so they use the other
-# slot while the debug kernel is built for the first.
-DEBUG_RUNS ?= debug:test 6.12:cycles 6.12:stress debug:cycles debug:stress
+# shorter stress on Debian's 6.12 (make test runs the suite on both). A guest
+# per host CPU runs at a time, longest runs first so that the last ones to
+# start are short (the debug suite is split by backend for that).
+DEBUG_RUNS ?= debug:stress debug:test:kmalloc debug:test:chunked 6.12:stress debug:cycles \
+	6.12:cycles
 test-debug: deps
 	$(MAKE) userspace
 	scripts/vm-suite.sh $(DEBUG_RUNS)

@@ -42,9 +42,12 @@
 #                          (default: the slowest step of the job plus slack)
 #   MMAPDEMO_VM_THREADS    single (default: one host thread runs every vCPU) or
 #                          multi (a host thread per vCPU)
+#   MMAPDEMO_VM_RUN        name of the run's directory and files (default: JOB),
+#                          so that runs of one job on one kernel (a backend
+#                          each, say) can run side by side
 # A watchdog (scripts/run-vm.sh) kills a guest that goes silent; a fresh boot
 # then runs the step it hung in once more and goes on (see the loop below).
-# Logs: $BUILD/vm/<kver>/<job>/{console,results,dmesg}.log
+# Logs: $BUILD/vm/<kver>/<run>/{console,results,dmesg}.log
 set -euo pipefail
 
 prog=${0##*/}
@@ -67,6 +70,9 @@ series=$1
 job=$2
 [[ $series == debug ]] || "$here/kernels.sh" has "$series" || usage
 case $job in test | demo | install | cycles | stress | bench | bundle) ;; *) usage ;; esac
+run_name=${MMAPDEMO_VM_RUN:-$job}
+[[ $run_name =~ ^[A-Za-z0-9][A-Za-z0-9_.+-]*$ ]] ||
+	die "MMAPDEMO_VM_RUN must be a plain file name, not '$run_name'"
 
 build=${BUILD:-$root/build}
 [[ $build == /* ]] || build=$root/$build
@@ -196,7 +202,7 @@ MMAPDEMO_RESULTS_PORT=/dev/ttyS1 MMAPDEMO_DMESG_PORT=/dev/ttyS2 exec ./mmapdemo-
 	;;
 esac
 
-jobfile=$vmdir/job-$job.sh
+jobfile=$vmdir/job-$run_name.sh
 files+=("/job=$jobfile")
 
 # sh_quote WORD: WORD as one single-quoted word for the guest's sh.
@@ -237,14 +243,14 @@ pack() {
 		printf '\n'
 	} >"$jobfile"
 	chmod 755 "$jobfile"
-	"$here/build-initramfs.sh" "$vmdir/initramfs-$job.gz" "${files[@]}"
+	"$here/build-initramfs.sh" "$vmdir/initramfs-$run_name.gz" "${files[@]}"
 }
 
 # fetch-kernel.sh leaves an uncompressed copy when it can: it boots faster.
 kernel=$(dirname "$VMLINUZ")/vmlinux-$KVER
 [[ -f $kernel ]] || kernel=$VMLINUZ
 
-outdir=$vmdir/$job
+outdir=$vmdir/$run_name
 append=${MMAPDEMO_VM_APPEND:-}
 [[ ${MMAPDEMO_STRESS_SECONDS:-0} =~ ^[0-9]+$ ]] ||
 	die "MMAPDEMO_STRESS_SECONDS must be a number of seconds"
@@ -283,7 +289,7 @@ multi) ;;
 single) vm_args+=(--single-thread) ;;
 *) die "MMAPDEMO_VM_THREADS must be multi or single" ;;
 esac
-vm_args+=(--kernel "$kernel" --initrd "$vmdir/initramfs-$job.gz" --outdir "$outdir"
+vm_args+=(--kernel "$kernel" --initrd "$vmdir/initramfs-$run_name.gz" --outdir "$outdir"
 	--timeout "${MMAPDEMO_VM_TIMEOUT:-$vm_timeout}" --silence "$silence")
 if [[ -n $append ]]; then
 	vm_args+=(--append "$append")
@@ -321,7 +327,7 @@ while :; do
 	fi
 	if [[ -z $step && ($status -eq 123 || $status -eq 124 || $status -eq 125) &&
 		! -s $results && $stalled == false ]]; then
-		echo "$prog: $KVER $job: the guest reported nothing; booting it once more" >&2
+		echo "$prog: $KVER $run_name: the guest reported nothing; booting it once more" >&2
 		stalled=true
 		mv "$outdir/console.log" "$outdir/console-boot$boots.log" 2>/dev/null || :
 		continue
@@ -340,12 +346,12 @@ while :; do
 	mv "$outdir/wedged-cpus.log" "$outdir/wedged-cpus-boot$boots.log" 2>/dev/null || :
 	if grep -qxF "$step" <<<"$hung" || [[ $resumable == false && -n $hung ]]; then
 		echo "FAIL $step (wedged the guest twice)" >>"$all"
-		echo "$prog: $KVER $job: $step wedged the guest again; going on after it" >&2
+		echo "$prog: $KVER $run_name: $step wedged the guest again; going on after it" >&2
 		[[ $resumable == true ]] || break
 		resume="after:$step"
 	else
 		[[ $resumable == false ]] || echo "HUNG $step (wedged the guest; retried on a fresh boot)" >>"$all"
-		echo "$prog: $KVER $job: $step wedged the guest; booting afresh to run it once more" >&2
+		echo "$prog: $KVER $run_name: $step wedged the guest; booting afresh to run it once more" >&2
 		hung+="$step"$'\n'
 		resume=""
 		[[ $resumable == false ]] || resume="retry:$step"
@@ -358,7 +364,7 @@ if [[ $status -eq 0 ]] && grep -q '^FAIL ' "$all"; then
 fi
 
 {
-	echo "$prog: $KVER $job: exit status $status after $boots boot(s); logs:"
+	echo "$prog: $KVER $run_name: exit status $status after $boots boot(s); logs:"
 	echo "  console: $outdir/console.log"
 	echo "  results: $outdir/results.log"
 	echo "  dmesg:   $outdir/dmesg.log"

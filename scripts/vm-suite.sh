@@ -8,8 +8,10 @@
 # own (crash, timeout, build error) adds one to the failed count.
 #
 # Usage: scripts/vm-suite.sh RUN...
-#   RUN  SERIES or SERIES:JOB (JOB defaults to test), e.g. 6.1 6.12 debug:stress
+#   RUN  SERIES[:JOB[:BACKENDS]] (JOB defaults to test), e.g. 6.1 6.12 debug:stress
 #        SERIES: one of scripts/kernels.conf or debug; JOB: test, install, cycles, stress or bundle
+#        BACKENDS: a comma-separated subset of the job's backends, e.g.
+#        debug:test:kmalloc debug:test:chunked (one long job split over two guests)
 # Environment: BUILD (default <repo>/build), MMAPDEMO_VM_JOBS (guests at once,
 # default: the number of CPUs), and whatever scripts/guest.sh takes.
 set -euo pipefail
@@ -19,15 +21,25 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 
 usage() {
-	echo "usage: $prog RUN...   (RUN: SERIES[:JOB]; SERIES $("$here/kernels.sh" list) or debug;" \
-		"JOB test, install, cycles, stress or bundle)" >&2
+	echo "usage: $prog RUN...   (RUN: SERIES[:JOB[:BACKENDS]]; SERIES $("$here/kernels.sh" list)" \
+		"or debug; JOB test, install, cycles, stress or bundle; BACKENDS e.g. kmalloc,chunked)" >&2
 	exit 2
 }
 
 [[ $# -ge 1 ]] || usage
+# parse RUN: sets series, job and backends ("" for the job's default).
+parse() {
+	local rest
+	series=${1%%:*} job=test backends=""
+	[[ $1 != *:* ]] || rest=${1#*:} job=${rest%%:*}
+	[[ ${rest:-} != *:* ]] || backends=${rest#*:}
+}
+
 for run in "$@"; do
-	[[ ${run%%:*} == debug ]] || "$here/kernels.sh" has "${run%%:*}" || usage
-	[[ $run != *:* ]] || case ${run#*:} in test | install | cycles | stress | bundle) ;; *) usage ;; esac
+	parse "$run"
+	[[ $series == debug ]] || "$here/kernels.sh" has "$series" || usage
+	case $job in test | install | cycles | stress | bundle) ;; *) usage ;; esac
+	[[ -z $backends || $backends =~ ^(kmalloc|vmalloc|chunked)(,(kmalloc|vmalloc|chunked))*$ ]] || usage
 done
 
 build=${BUILD:-$root/build}
@@ -41,11 +53,12 @@ trap 'rm -rf "$state"' EXIT
 # run_one INDEX RUN: one guest run; its table row and counts go to
 # $state/INDEX as "PASS FAIL SKIP OK ROW", its wedged steps to INDEX.hung.
 run_one() {
-	local idx=$1 run=$2 series job start kver="" status=0 kinfo results=""
-	series=${run%%:*}
-	job="test"
-	[[ $run != *:* ]] || job=${run#*:}
-	echo "=== $prog: kernel series $series, job $job" >&2
+	local idx=$1 run=$2 series job backends name start kver="" status=0 kinfo results=""
+	parse "$run"
+	# A run of some backends has a name, directory and table row of its own
+	# (QEMU takes no commas in paths).
+	name=$job${backends:+:${backends//,/+}}
+	echo "=== $prog: kernel series $series, job $name" >&2
 	start=$SECONDS
 	# Learn the release first so stale results of an earlier run cannot be counted.
 	if [[ $series == debug ]]; then
@@ -55,14 +68,19 @@ run_one() {
 	fi
 	kver=$(sed -n 's/^KVER=//p' <<<"$kinfo")
 	if [[ -n $kver ]]; then
-		results=$build/vm/$kver/$job/results.log
+		results=$build/vm/$kver/${name//:/-}/results.log
 		rm -f "$results"
-		"$here/guest.sh" "$series" "$job" || status=$?
+		if [[ -n $backends ]]; then
+			MMAPDEMO_BACKENDS=${backends//,/ } MMAPDEMO_VM_RUN=${name//:/-} \
+				"$here/guest.sh" "$series" "$job" || status=$?
+		else
+			"$here/guest.sh" "$series" "$job" || status=$?
+		fi
 	else
 		status=1
 	fi
 	local wall=$((SECONDS - start))
-	echo "=== $prog: kernel series $series, job $job: ${wall}s" >&2
+	echo "=== $prog: kernel series $series, job $name: ${wall}s" >&2
 
 	local pass=0 fail=0 skip=0 verdict
 	: >"$state/$idx.hung"
@@ -71,7 +89,7 @@ run_one() {
 		pass=$(tr -d '\r' <"$results" | grep -c '^PASS ' || :)
 		fail=$(tr -d '\r' <"$results" | grep -c '^FAIL ' || :)
 		skip=$(tr -d '\r' <"$results" | grep -c '^SKIP ' || :)
-		tr -d '\r' <"$results" | sed -n "s|^HUNG |${kver:-$series} $job: |p" >"$state/$idx.hung"
+		tr -d '\r' <"$results" | sed -n "s|^HUNG |${kver:-$series} $name: |p" >"$state/$idx.hung"
 	fi
 	local good=true
 	if [[ $((pass + fail + skip)) -eq 0 ]]; then
@@ -87,7 +105,7 @@ run_one() {
 		[[ $fail -gt 0 ]] || fail=1
 	fi
 	printf '%d %d %d %s %s\n' "$pass" "$fail" "$skip" "$good" \
-		"$(printf '%-30s %-7s %7d %7d %8d %8d  %s' "${kver:-$series}" "$job" "$pass" "$fail" \
+		"$(printf '%-30s %-20s %7d %7d %8d %8d  %s' "${kver:-$series}" "$name" "$pass" "$fail" \
 			"$skip" "$wall" "$verdict")" >"$state/$idx"
 }
 
@@ -138,7 +156,7 @@ for ((i = 1; i <= idx; i++)); do
 done
 
 echo
-printf '%-30s %-7s %7s %7s %8s %8s  %s\n' kernel job passed failed skipped wall/s status
+printf '%-30s %-20s %7s %7s %8s %8s  %s\n' kernel job passed failed skipped wall/s status
 printf '%s\n' "${rows[@]}"
 if [[ ${#hung[@]} -gt 0 ]]; then
 	echo
