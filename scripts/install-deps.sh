@@ -25,6 +25,9 @@ bookworm_pkgs=(
 	gzip dwarves libcli11-dev libfmt-dev libbenchmark-dev sparse flex bison
 	bc libelf-dev libssl-dev shellcheck xz-utils zstd clang-format clang-tidy dkms
 	stress-ng python3 python3-matplotlib debootstrap
+	# The debug kernel's sources (scripts/build-debug-kernel.sh): installed
+	# here, so that its build can start beside make lint without apt.
+	linux-source-6.1
 )
 # bookworm's own Catch2 is v2; the suite needs v3.
 backports_pkgs=(libcatch2-dev)
