@@ -71,13 +71,15 @@ bundle: module userspace
 deps:
 	scripts/install-deps.sh
 
-# Host checks first (library tests, packaging, the guest watchdog), then the
-# suite in the guests, once more on one kernel from make bundle's tarball; a
-# failing part does not stop the later ones, and the suite's table comes last.
+# Host checks first (library tests, the runner's kernel log checks,
+# packaging, the guest watchdog), then the suite in the guests, once more on
+# one kernel from make bundle's tarball; a failing part does not stop the
+# later ones, and the suite's table comes last.
 test: deps
 	$(MAKE) userspace
 	@status=0; \
 	ctest --test-dir $(USERSPACE_DIR) --output-on-failure || status=1; \
+	tests/runner-kernel-log.sh || status=1; \
 	tests/packaging.sh || status=1; \
 	tests/watchdog.sh || status=1; \
 	scripts/vm-suite.sh $(KERNELS) $(BUNDLE_KERNEL):bundle || status=1; \

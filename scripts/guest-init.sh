@@ -28,10 +28,16 @@ for port in /dev/ttyS1 /dev/ttyS2; do
 	stty -F "$port" raw -echo 2>/dev/null || :
 done
 
+# The boot's kernel log is checked before any job step runs.
+# shellcheck source=tests/guest-lib.sh
+. /bin/guest-lib.sh
 status=0
+boot_ok >/dev/console 2>&1 || status=1
 if [ -e /job ]; then
 	cd /tmp
-	/job </dev/null >/dev/console 2>&1 || status=$?
+	rc=0
+	/job </dev/null >/dev/console 2>&1 || rc=$?
+	[ "$status" -ne 0 ] || status=$rc
 	cd /
 else
 	echo "init: /job is missing" >/dev/console

@@ -104,6 +104,20 @@ kernel_ok() {
 	return $ok
 }
 
+# boot_ok: the "boot" step: the kernel logged nothing bad while it booted.
+# A report there is no driver's, but KASAN prints only its first report: one
+# at boot would hide every later one from the tests' checks.
+boot_ok() {
+	started boot
+	if dmesg | grep -E "$bad_re" >"$guest_work/boot"; then
+		report FAIL boot 0
+		echo "  kernel log:"
+		indent <"$guest_work/boot"
+		return 1
+	fi
+	report PASS boot 0
+}
+
 # positive NAME VALUE: VALUE, or exit 2 saying that NAME must be a
 # positive number.
 positive() {
