@@ -384,6 +384,15 @@ unlock:
  * Through .mmap_prepare the buffer may have shrunk since the policy check
  * (see mmapdemo_vm_mapped()): only what it still holds is mapped, and the
  * rest of the VMA faults (SIGBUS), as after a resize.
+ *
+ * A run that cannot get a page table fails the whole fill, and what the
+ * runs before it mapped is zapped here, under the buffer's lock the caller
+ * holds. The core unmaps a failed VMA only after the lock is dropped, and
+ * through .mmap that VMA is in no address_space yet: a resize in between
+ * would neither see nor zap those entries and would free the memory under
+ * them, which hold no page references and no pin (see mmapdemo_vma_setup()).
+ * Through .mapped a resize would find the VMA, but a failed fill leaves
+ * nothing mapped either way.
  */
 static int mmapdemo_remap(const struct mmapdemo_mem *mem,
 			  struct vm_area_struct *vma)
@@ -391,6 +400,7 @@ static int mmapdemo_remap(const struct mmapdemo_mem *mem,
 	pgoff_t pgoff = vma->vm_pgoff;
 	pgoff_t end = min_t(pgoff_t, pgoff + vma_pages(vma), mem->npages);
 	unsigned long addr = vma->vm_start;
+	int ret;
 
 	if (pgoff >= end)
 		return 0;
@@ -403,7 +413,6 @@ static int mmapdemo_remap(const struct mmapdemo_mem *mem,
 	while (pgoff < end) {
 		unsigned long pfn = page_to_pfn(mem->pages[pgoff]);
 		unsigned long run = 1;
-		int ret;
 
 		while (pgoff + run < end &&
 		       page_to_pfn(mem->pages[pgoff + run]) == pfn + run)
@@ -411,11 +420,15 @@ static int mmapdemo_remap(const struct mmapdemo_mem *mem,
 		ret = remap_pfn_range(vma, addr, pfn, run << PAGE_SHIFT,
 				      vma->vm_page_prot);
 		if (ret)
-			return ret;	/* the mm unmaps what was done */
+			goto zap;
 		addr += run << PAGE_SHIFT;
 		pgoff += run;
 	}
 	return 0;
+
+zap:
+	zap_special_vma_range(vma, vma->vm_start, vma->vm_end - vma->vm_start);
+	return ret;
 }
 
 /*
