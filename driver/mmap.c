@@ -196,7 +196,11 @@ static void mmapdemo_vma_unpin(struct mmapdemo_vma *mv)
  * resize waits for that lock before it unmaps, so a page found here before
  * a resize never stays mapped after it.
  *
- * Return: as above, or VM_FAULT_SIGBUS for an offset past the buffer.
+ * Only a fault that mapped its page is counted and traced as mapped: one
+ * that found no memory for a page table (VM_FAULT_OOM) mapped nothing.
+ *
+ * Return: as above, VM_FAULT_SIGBUS for an offset past the buffer, or
+ * vmf_insert_pfn()'s error.
  */
 static vm_fault_t mmapdemo_vm_fault(struct vm_fault *vmf)
 {
@@ -213,6 +217,9 @@ static vm_fault_t mmapdemo_vm_fault(struct vm_fault *vmf)
 	page = buf->mem->pages[vmf->pgoff];
 	if (vmf->vma->vm_flags & VM_PFNMAP) {
 		ret = vmf_insert_pfn(vmf->vma, vmf->address, page_to_pfn(page));
+		/* No memory for a page table: the core retries the fault. */
+		if (ret == VM_FAULT_OOM)
+			goto unlock;
 	} else {
 		get_page(page);
 		lock_page(page);
@@ -223,8 +230,9 @@ static vm_fault_t mmapdemo_vm_fault(struct vm_fault *vmf)
 unlock:
 	up_read(&buf->lock);
 	mmapdemo_vma_unpin(mv);
-	trace_fault(vmf->pgoff, vmf->address, mv->strategy,
-		    ret == VM_FAULT_SIGBUS);
+	if (ret != VM_FAULT_OOM)
+		trace_fault(vmf->pgoff, vmf->address, mv->strategy,
+			    ret == VM_FAULT_SIGBUS);
 	return ret;
 }
 
