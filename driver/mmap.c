@@ -541,7 +541,10 @@ static const struct mmapdemo_strategy_ops mmapdemo_strategies[] = {
 	[MMAPDEMO_STRATEGY_FAULT] = {
 		.vm_ops = &mmapdemo_page_vm_ops,
 	},
-	/* .map_pages inserts pages itself, under mmap_lock for reading. */
+	/*
+	 * .map_pages inserts pages itself: under mmap_lock for reading before
+	 * 6.7, under the per-VMA lock and rcu_read_lock() from 6.7 on.
+	 */
 	[MMAPDEMO_STRATEGY_FAULTAROUND] = {
 		.vm_ops = &mmapdemo_faultaround_vm_ops,
 		.mixedmap = true,
