@@ -11,7 +11,7 @@
 #                            (scripts/fetch-kernel.sh)
 #           debug        the KASAN/lockdep/kmemleak kernel
 #                        (scripts/build-debug-kernel.sh), booted with
-#                        debug_pagealloc=on page_table_check=on
+#                        debug_pagealloc=on page_table_check=on preempt=full
 #   JOB     test     the Catch2 suite (tests/runtests.sh)
 #           demo     the seed scenarios (scripts/guest-demo.sh)
 #           install  `make install` into the guest, then modprobe and mdev
@@ -252,8 +252,10 @@ append=${MMAPDEMO_VM_APPEND:-}
 vm_timeout=$((900 + 6 * ${MMAPDEMO_STRESS_SECONDS:-0}))
 vm_args=()
 if [[ $series == debug ]]; then
-	# Both checks are built in but stay off unless asked for at boot.
-	append="debug_pagealloc=on page_table_check=on${append:+ $append}"
+	# Both checks are built in but stay off unless asked for at boot. Full
+	# preemption lets a woken task run the moment a lock is dropped, which
+	# the suite's race tests rely on to reach windows of a few instructions.
+	append="debug_pagealloc=on page_table_check=on preempt=full${append:+ $append}"
 	vm_timeout=$((vm_timeout + 4500))
 fi
 # KASAN's shadow and kmemleak's metadata need room beside the tests; the
