@@ -66,6 +66,16 @@ static inline vm_fault_t mmapdemo_vmf_insert_pfn_pmd(struct vm_fault *vmf,
 #endif
 
 /*
+ * zap_vma_ptes() is zap_special_vma_range() on 7.x: the same checks (a
+ * VM_PFNMAP or VM_MIXEDMAP VMA, a range inside it) and the same work. A
+ * function, not a macro, so the version decides; 7.2 is the oldest kernel
+ * of scripts/kernels.conf with the new name.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(7, 2, 0)
+#define zap_special_vma_range zap_vma_ptes
+#endif
+
+/*
  * The mmap interface. Kernels with file_operations.mmap_prepare, its
  * struct mmap_action and vm_operations_struct.mapped, and VMA flags in
  * the descriptor set by bit number (vma_desc_set_flags()), get

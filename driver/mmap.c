@@ -196,7 +196,11 @@ static void mmapdemo_vma_unpin(struct mmapdemo_vma *mv)
  * resize waits for that lock before it unmaps, so a page found here before
  * a resize never stays mapped after it.
  *
- * Return: as above, or VM_FAULT_SIGBUS for an offset past the buffer.
+ * Only a fault that mapped its page is counted and traced as mapped: one
+ * that found no memory for a page table (VM_FAULT_OOM) mapped nothing.
+ *
+ * Return: as above, VM_FAULT_SIGBUS for an offset past the buffer, or
+ * vmf_insert_pfn()'s error.
  */
 static vm_fault_t mmapdemo_vm_fault(struct vm_fault *vmf)
 {
@@ -213,6 +217,9 @@ static vm_fault_t mmapdemo_vm_fault(struct vm_fault *vmf)
 	page = buf->mem->pages[vmf->pgoff];
 	if (vmf->vma->vm_flags & VM_PFNMAP) {
 		ret = vmf_insert_pfn(vmf->vma, vmf->address, page_to_pfn(page));
+		/* No memory for a page table: the core retries the fault. */
+		if (ret == VM_FAULT_OOM)
+			goto unlock;
 	} else {
 		get_page(page);
 		lock_page(page);
@@ -223,8 +230,9 @@ static vm_fault_t mmapdemo_vm_fault(struct vm_fault *vmf)
 unlock:
 	up_read(&buf->lock);
 	mmapdemo_vma_unpin(mv);
-	trace_fault(vmf->pgoff, vmf->address, mv->strategy,
-		    ret == VM_FAULT_SIGBUS);
+	if (ret != VM_FAULT_OOM)
+		trace_fault(vmf->pgoff, vmf->address, mv->strategy,
+			    ret == VM_FAULT_SIGBUS);
 	return ret;
 }
 
@@ -384,6 +392,15 @@ unlock:
  * Through .mmap_prepare the buffer may have shrunk since the policy check
  * (see mmapdemo_vm_mapped()): only what it still holds is mapped, and the
  * rest of the VMA faults (SIGBUS), as after a resize.
+ *
+ * A run that cannot get a page table fails the whole fill, and what the
+ * runs before it mapped is zapped here, under the buffer's lock the caller
+ * holds. The core unmaps a failed VMA only after the lock is dropped, and
+ * through .mmap that VMA is in no address_space yet: a resize in between
+ * would neither see nor zap those entries and would free the memory under
+ * them, which hold no page references and no pin (see mmapdemo_vma_setup()).
+ * Through .mapped a resize would find the VMA, but a failed fill leaves
+ * nothing mapped either way.
  */
 static int mmapdemo_remap(const struct mmapdemo_mem *mem,
 			  struct vm_area_struct *vma)
@@ -391,6 +408,7 @@ static int mmapdemo_remap(const struct mmapdemo_mem *mem,
 	pgoff_t pgoff = vma->vm_pgoff;
 	pgoff_t end = min_t(pgoff_t, pgoff + vma_pages(vma), mem->npages);
 	unsigned long addr = vma->vm_start;
+	int ret;
 
 	if (pgoff >= end)
 		return 0;
@@ -403,7 +421,6 @@ static int mmapdemo_remap(const struct mmapdemo_mem *mem,
 	while (pgoff < end) {
 		unsigned long pfn = page_to_pfn(mem->pages[pgoff]);
 		unsigned long run = 1;
-		int ret;
 
 		while (pgoff + run < end &&
 		       page_to_pfn(mem->pages[pgoff + run]) == pfn + run)
@@ -411,11 +428,15 @@ static int mmapdemo_remap(const struct mmapdemo_mem *mem,
 		ret = remap_pfn_range(vma, addr, pfn, run << PAGE_SHIFT,
 				      vma->vm_page_prot);
 		if (ret)
-			return ret;	/* the mm unmaps what was done */
+			goto zap;
 		addr += run << PAGE_SHIFT;
 		pgoff += run;
 	}
 	return 0;
+
+zap:
+	zap_special_vma_range(vma, vma->vm_start, vma->vm_end - vma->vm_start);
+	return ret;
 }
 
 /*
@@ -520,7 +541,10 @@ static const struct mmapdemo_strategy_ops mmapdemo_strategies[] = {
 	[MMAPDEMO_STRATEGY_FAULT] = {
 		.vm_ops = &mmapdemo_page_vm_ops,
 	},
-	/* .map_pages inserts pages itself, under mmap_lock for reading. */
+	/*
+	 * .map_pages inserts pages itself: under mmap_lock for reading before
+	 * 6.7, under the per-VMA lock and rcu_read_lock() from 6.7 on.
+	 */
 	[MMAPDEMO_STRATEGY_FAULTAROUND] = {
 		.vm_ops = &mmapdemo_faultaround_vm_ops,
 		.mixedmap = true,

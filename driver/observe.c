@@ -10,7 +10,7 @@
  *	faults			faults the driver has served, in total (one
  *				may map many pages: faultaround, huge)
  *	vma_lock_faults		those of them served under the per-VMA lock
- *				rather than mmap_lock (6.4 and later)
+ *				rather than mmap_lock (6.7 and later)
  *	remaps			mmap() calls the remap and prefault
  *				strategies have filled
  *	resizes			successful MMAPDEMO_IOC_RESIZE calls

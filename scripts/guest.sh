@@ -11,7 +11,8 @@
 #                            (scripts/fetch-kernel.sh)
 #           debug        the KASAN/lockdep/kmemleak kernel
 #                        (scripts/build-debug-kernel.sh), booted with
-#                        debug_pagealloc=on page_table_check=on
+#                        debug_pagealloc=on page_table_check=on preempt=full
+#                        no5lvl kasan_multi_shot
 #   JOB     test     the Catch2 suite (tests/runtests.sh)
 #           demo     the seed scenarios (scripts/guest-demo.sh)
 #           install  `make install` into the guest, then modprobe and mdev
@@ -258,11 +259,14 @@ append=${MMAPDEMO_VM_APPEND:-}
 vm_timeout=$((900 + 6 * ${MMAPDEMO_STRESS_SECONDS:-0}))
 vm_args=()
 if [[ $series == debug ]]; then
-	# Both checks are built in but stay off unless asked for at boot.
+	# Both checks are built in but stay off unless asked for at boot. Full
+	# preemption lets a woken task run the moment a lock is dropped, which
+	# the suite's race tests rely on to reach windows of a few instructions.
 	# KASAN prints only its first report unless told otherwise, and 6.1's
 	# KASAN reports a wild access at boot when QEMU's CPU offers 5-level
-	# paging: without these two, it would stay silent for the tests.
-	append="debug_pagealloc=on page_table_check=on no5lvl kasan_multi_shot${append:+ $append}"
+	# paging: without no5lvl and kasan_multi_shot it would stay silent for
+	# the tests.
+	append="debug_pagealloc=on page_table_check=on preempt=full no5lvl kasan_multi_shot${append:+ $append}"
 	vm_timeout=$((vm_timeout + 4500))
 fi
 # KASAN's shadow and kmemleak's metadata need room beside the tests; the

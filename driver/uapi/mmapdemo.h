@@ -104,6 +104,10 @@ struct mmapdemo_info {
  * takes the oldest of them, writing its number (the device's first ring is
  * 1) to a __u64, or fails with EAGAIN if there is none (EFAULT takes
  * nothing). So every file sees every ring exactly once, whatever the timing.
+ * The number is written before it is taken, which is what lets EFAULT take
+ * nothing: when threads ACK one file at once, a call that loses the race
+ * may have written a number another call took before it fails with EAGAIN.
+ * Read the __u64 only after ACK returned 0.
  */
 #define MMAPDEMO_IOC_RING		_IO(MMAPDEMO_IOC_MAGIC, 0x02)
 #define MMAPDEMO_IOC_ACK		_IOR(MMAPDEMO_IOC_MAGIC, 0x03, __u64)
