@@ -32,7 +32,9 @@
 /**
  * struct mmapdemo_mem - one allocation of buffer memory
  * @ref: the buffer holds one reference while this is its memory; a remap
- *	mapping holds one on the memory its mmap() filled in (see mmap.c)
+ *	mapping holds one on the memory its mmap() filled in, and an
+ *	mmap_action one on the memory it names until vm_ops->mapped (see
+ *	mmap.c)
  * @vaddr: kernel virtual address of the whole allocation
  * @pages: the page behind each page offset, looked up once at allocation
  *	so that neither mmap nor the fault path walks page tables
