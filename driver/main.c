@@ -91,6 +91,7 @@ static int mmapdemo_open(struct inode *inode, struct file *file)
 	mf->buf = mmapdemo_buf;
 	mmapdemo_buffer_attach(mf->buf, inode, file);
 	mutex_init(&mf->lock);
+	INIT_LIST_HEAD(&mf->parked);
 	mf->strategy = mmapdemo_default_strategy;
 	/* A new file waits for the next ring, not for old ones. */
 	atomic64_set(&mf->rings_seen, atomic64_read(&mmapdemo_rings));
@@ -102,6 +103,7 @@ static int mmapdemo_release(struct inode *inode, struct file *file)
 {
 	struct mmapdemo_file *mf = file->private_data;
 
+	mmapdemo_file_unpark_all(mf);
 	mutex_destroy(&mf->lock);
 	mmapdemo_buffer_put(mf->buf);
 	kfree(mf);

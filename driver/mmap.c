@@ -23,8 +23,9 @@
  * lets ptrace() and /proc/<pid>/mem reach the buffer all the same.
  *  - remap: every entry at mmap() time, with remap_pfn_range() for each
  *    physically contiguous run: one call for the kmalloc backend, up to one
- *    per page for vmalloc. Its .fault refills, with vmf_insert_pfn(), what
- *    a resize has unmapped.
+ *    per page for vmalloc. Through .mmap_prepare, a single run is an
+ *    mmap_action the core performs; many runs are mapped by vm_ops->mapped.
+ *    Its .fault refills, with vmf_insert_pfn(), what a resize has unmapped.
  *  - huge: nothing at mmap() time; .huge_fault maps a whole 2 MiB chunk of
  *    physically contiguous, aligned memory with one PMD entry, and .fault
  *    one page where that cannot be done (unaligned address or memory, the
@@ -41,8 +42,9 @@
  *    .map_pages set, 6.7 and later also serve the faults under the per-VMA
  *    lock rather than retrying them under mmap_lock.
  *  - prefault: every page at mmap() time with vm_insert_pages(), which
- *    takes each page table lock once per batch; .fault refills after a
- *    resize.
+ *    takes each page table lock once per batch (through .mmap_prepare, an
+ *    mmap_action that maps kernel pages does the same); .fault refills
+ *    after a resize.
  *
  * Every fault looks up the memory under the buffer's lock, so a fault never
  * maps a page past the current end (SIGBUS) nor memory a resize has
@@ -120,16 +122,53 @@ static void mmapdemo_vm_open(struct vm_area_struct *vma)
 }
 
 /*
- * A VMA without an entry is one whose vm_ops->mapped failed: the core
- * unmaps it again.
+ * An entry of a mapping that failed before vm_ops->mapped listed it; it
+ * holds no reference to the buffer yet. The file's lock is held, or the
+ * file is being released.
+ */
+static void mmapdemo_vma_free_parked(struct mmapdemo_vma *mv)
+{
+	list_del(&mv->node);
+	if (mv->pinned)
+		mmapdemo_mem_put(mv->pinned);
+	kfree(mv);
+}
+
+/**
+ * mmapdemo_file_unpark_all() - free the entries of mappings that failed
+ * @mf: an open file of the device, being released
+ *
+ * What remains parked on a file is the entry of an mmap() that failed
+ * after .mmap_prepare and before the core made its VMA: nothing else
+ * learns of that failure.
+ */
+void mmapdemo_file_unpark_all(struct mmapdemo_file *mf)
+{
+	struct mmapdemo_vma *mv, *next;
+
+	list_for_each_entry_safe(mv, next, &mf->parked, node)
+		mmapdemo_vma_free_parked(mv);
+}
+
+/*
+ * A parked entry is a VMA's whose mmap_action or vm_ops->mapped failed:
+ * the core unmaps it again before mmap() returns.
  */
 static void mmapdemo_vm_close(struct vm_area_struct *vma)
 {
 	struct mmapdemo_vma *mv = vma->vm_private_data;
+	struct mmapdemo_file *mf;
 	struct mmapdemo_buffer *buf;
 
 	if (!mv)
 		return;
+	mf = mv->parked;
+	if (mf) {
+		mutex_lock(&mf->lock);
+		mmapdemo_vma_free_parked(mv);
+		mutex_unlock(&mf->lock);
+		return;
+	}
 	buf = mv->buf;
 	spin_lock(&buf->vmas_lock);
 	list_del(&mv->node);
@@ -519,6 +558,9 @@ static const struct vm_operations_struct mmapdemo_huge_vm_ops = {
  * @hugepage: its VMAs get VM_HUGEPAGE
  * @fill: fills the page tables when the mapping is made, or NULL to leave
  *	it to the faults
+ * @describe: .mmap_prepare only: describes the fill as the descriptor's
+ *	mmap_action where one action can do it, and says whether it did;
+ *	NULL, or false, leaves the fill to vm_ops->mapped
  *
  * Flags as booleans rather than VM_* masks: each entry point sets them in
  * its kernel's own form (vm_flags_mod() on a VMA, vma_desc_set_flags() on
@@ -530,13 +572,50 @@ struct mmapdemo_strategy_ops {
 	bool mixedmap;
 	bool hugepage;
 	int (*fill)(const struct mmapdemo_mem *mem, struct vm_area_struct *vma);
+#ifdef MMAPDEMO_HAVE_MMAP_PREPARE
+	bool (*describe)(struct vm_area_desc *desc,
+			 const struct mmapdemo_mem *mem);
+#endif
 };
+
+#ifdef MMAPDEMO_HAVE_MMAP_PREPARE
+/*
+ * One mmap_action maps one range of page frames, so a remap mapping gets
+ * one only where the pages it maps are physically contiguous: the kmalloc
+ * backend, or a range inside one chunk. Kernels with mmap_action track a
+ * remap over the whole VMA in a context of their own, so the caveat of
+ * mmapdemo_remap() about such a remap does not apply.
+ */
+static bool mmapdemo_describe_remap(struct vm_area_desc *desc,
+				    const struct mmapdemo_mem *mem)
+{
+	struct page * const *pages = &mem->pages[desc->pgoff];
+	unsigned long pfn = page_to_pfn(pages[0]);
+	unsigned long i;
+
+	for (i = 1; i < vma_desc_pages(desc); i++)
+		if (page_to_pfn(pages[i]) != pfn + i)
+			return false;
+	mmap_action_remap_full(desc, pfn);
+	return true;
+}
+
+static bool mmapdemo_describe_prefault(struct vm_area_desc *desc,
+				       const struct mmapdemo_mem *mem)
+{
+	mmap_action_map_kernel_pages_full(desc, &mem->pages[desc->pgoff]);
+	return true;
+}
+#endif
 
 static const struct mmapdemo_strategy_ops mmapdemo_strategies[] = {
 	[MMAPDEMO_STRATEGY_REMAP] = {
 		.vm_ops = &mmapdemo_remap_vm_ops,
 		.pfnmap = true,
 		.fill = mmapdemo_remap,
+#ifdef MMAPDEMO_HAVE_MMAP_PREPARE
+		.describe = mmapdemo_describe_remap,
+#endif
 	},
 	[MMAPDEMO_STRATEGY_FAULT] = {
 		.vm_ops = &mmapdemo_page_vm_ops,
@@ -553,6 +632,9 @@ static const struct mmapdemo_strategy_ops mmapdemo_strategies[] = {
 		.vm_ops = &mmapdemo_page_vm_ops,
 		.mixedmap = true,
 		.fill = mmapdemo_prefault,
+#ifdef MMAPDEMO_HAVE_MMAP_PREPARE
+		.describe = mmapdemo_describe_prefault,
+#endif
 	},
 	/* VM_HUGEPAGE: huge entries even where THP is enabled for madvise only. */
 	[MMAPDEMO_STRATEGY_HUGE] = {
@@ -562,39 +644,15 @@ static const struct mmapdemo_strategy_ops mmapdemo_strategies[] = {
 	},
 };
 
-/**
- * mmapdemo_vma_setup() - fill a new VMA and start keeping its entry
- * @buf: the buffer; its lock is held for reading
- * @mv: the new, empty entry; the caller makes it the VMA's private data
- * @vma: the new VMA
- * @strategy: the strategy it maps with
- * @linked: the VMA is in the buffer's address_space already, where a
- *	resize finds it (.mapped); false before (.mmap)
- *
- * A PFN mapping filled before it is linked keeps a reference to the memory
- * it was filled with: until the mm links it, just after .mmap returns, a
- * resize cannot unmap it, and its page frames, which hold no page
- * references, must not be freed under it. The reference goes with the
- * VMA's first fault (see mmapdemo_vm_fault()) or with the VMA.
- *
- * Return: 0, or the fill's negative errno (@mv is then unused).
+/*
+ * Start keeping the entry of a new, filled VMA: it references the buffer
+ * from now on and is listed for resizes and debugfs.
  */
-static int mmapdemo_vma_setup(struct mmapdemo_buffer *buf,
+static void mmapdemo_vma_list(struct mmapdemo_buffer *buf,
 			      struct mmapdemo_vma *mv,
 			      struct vm_area_struct *vma,
-			      enum mmapdemo_strategy strategy, bool linked)
+			      enum mmapdemo_strategy strategy)
 {
-	const struct mmapdemo_strategy_ops *ops = &mmapdemo_strategies[strategy];
-	int ret;
-
-	if (ops->fill) {
-		ret = ops->fill(buf->mem, vma);
-		if (ret)
-			return ret;
-		if (ops->pfnmap && !linked)
-			mv->pinned = buf->mem;
-		atomic64_inc(&buf->remaps);
-	}
 	mv->buf = buf;
 	mv->vma = vma;
 	mv->strategy = strategy;
@@ -602,21 +660,40 @@ static int mmapdemo_vma_setup(struct mmapdemo_buffer *buf,
 	mmapdemo_vma_add(mv);
 	trace_mmap(mv->pid, vma->vm_start, vma->vm_end - vma->vm_start,
 		   vma->vm_pgoff, mv->strategy);
-	return 0;
 }
 
 #ifdef MMAPDEMO_HAVE_MMAP_PREPARE
+/*
+ * Entries still parked for @mm belong to mmap() calls that have ended:
+ * the core holds @mm's mmap_lock for writing from .mmap_prepare until the
+ * mapping is complete or undone, and so do its callers here. One that
+ * failed before its VMA existed left its entry behind; this frees it.
+ */
+static void mmapdemo_file_unpark_stale(struct mmapdemo_file *mf,
+				       const struct mm_struct *mm)
+{
+	struct mmapdemo_vma *mv, *next;
+
+	list_for_each_entry_safe(mv, next, &mf->parked, node)
+		if (mv->mm == mm)
+			mmapdemo_vma_free_parked(mv);
+}
+
 /**
  * mmapdemo_mmap_prepare() - file_operations.mmap_prepare of the device
  * @desc: the mapping to be made
  *
  * Applies the mapping policy and sets the VMA's flags and operations for
- * the file's strategy; vm_ops->mapped (mmapdemo_vm_mapped()) does the rest
- * once the VMA exists. The mapping may still fail or, in principle, be
- * merged after this returns, so nothing here takes a reference or
- * allocates. The one thing it changes: the first mapping to pass the
- * policy fixes the file's strategy, so that .mapped maps with the strategy
- * whose flags were set here.
+ * the file's strategy. Where one mmap_action can fill the mapping (a remap
+ * of one contiguous run, a prefault), describes it, and pins the memory it
+ * names: the core performs the action after this has returned and dropped
+ * the buffer's lock, and a resize in between must not free that memory.
+ * vm_ops->mapped (mmapdemo_vm_mapped()) does the rest.
+ *
+ * The VMA's entry is allocated here and parked on the file until .mapped
+ * lists it: a mapping can still fail after this returns, and the core
+ * tells the driver only if the VMA exists by then (vm_ops->close).
+ * The first mapping to pass the policy fixes the file's strategy.
  *
  * Return: 0 or a negative errno.
  */
@@ -625,16 +702,21 @@ int mmapdemo_mmap_prepare(struct vm_area_desc *desc)
 	struct mmapdemo_file *mf = desc->file->private_data;
 	struct mmapdemo_buffer *buf = mf->buf;
 	const struct mmapdemo_strategy_ops *ops;
+	struct mmapdemo_vma *mv;
 	int ret;
 
+	mv = kzalloc(sizeof(*mv), GFP_KERNEL);
+	if (!mv)
+		return -ENOMEM;
+
 	mutex_lock(&mf->lock);
+	mmapdemo_file_unpark_stale(mf, desc->mm);
 	ops = &mmapdemo_strategies[mf->strategy];
 	down_read(&buf->lock);
 	ret = mmapdemo_check_mapping(buf->mem, ops->pfnmap, desc->pgoff,
 				     vma_desc_pages(desc),
 				     vma_desc_test(desc, VMA_EXEC_BIT),
 				     vma_desc_test(desc, VMA_MAYSHARE_BIT));
-	up_read(&buf->lock);
 	if (ret)
 		goto unlock;
 
@@ -647,10 +729,24 @@ int mmapdemo_mmap_prepare(struct vm_area_desc *desc)
 		vma_desc_set_flags(desc, VMA_MIXEDMAP_BIT);
 	if (ops->hugepage)
 		vma_desc_set_flags(desc, VMA_HUGEPAGE_BIT);
+	if (ops->describe && ops->describe(desc, buf->mem)) {
+		kref_get(&buf->mem->ref);
+		mv->pinned = buf->mem;
+		/* Filling can fail only for want of a page table. */
+		desc->action.error_override = -ENOMEM;
+	}
+	mv->strategy = mf->strategy;
+	mv->parked = mf;
+	mv->mm = desc->mm;
+	list_add_tail(&mv->node, &mf->parked);
 	desc->vm_ops = ops->vm_ops;
+	desc->private_data = mv;
 	mf->mapped = true;
+	mv = NULL;
 unlock:
+	up_read(&buf->lock);
 	mutex_unlock(&mf->lock);
+	kfree(mv);
 	return ret;
 }
 
@@ -660,34 +756,35 @@ unlock:
  * @end: the address past it
  * @pgoff: its page offset in the buffer
  * @file: the file it maps
- * @vm_private_data: set to the VMA's entry
+ * @vm_private_data: the VMA's entry, parked by mmapdemo_mmap_prepare()
  *
- * Runs once per new VMA, under mmap_lock for writing, with the VMA in the
- * mm and linked into the buffer's address_space. Allocates the VMA's
- * entry, fills the page tables for the strategies that fill at mmap()
- * time, and lists the VMA.
+ * Runs once per new VMA, after the mmap_action, under mmap_lock for
+ * writing, with the VMA in the mm and linked into the buffer's
+ * address_space, where a resize finds it. Other threads cannot fault in
+ * it before mmap() returns, but they can reach the entries the action
+ * made: those map memory that is pinned, and so still allocated.
  *
- * The fill is done here, on the finished VMA under the buffer's lock, and
- * not by an mmap_action: an action maps memory chosen in .mmap_prepare,
- * after that has returned and dropped the lock, and a resize in between
- * would free that memory, while .mmap_prepare may hold no reference that a
- * later failure of the mapping would leave behind. Here a resize either
- * came first, and the new memory is mapped, or comes after and finds the
- * VMA to unmap: no reference to the memory is needed at all.
+ * If a resize has replaced that memory since .mmap_prepare, whether its
+ * unmapping ran before the action or after it, the action's entries go,
+ * and the VMA faults from the current memory, as after any resize. Either
+ * way the pin is dropped: a later resize unmaps this VMA before it frees
+ * the memory. A mapping that needs many remaps (vmalloc, chunked) is
+ * filled here, under the buffer's lock, as .mmap fills it.
  *
  * Return: 0, or a negative errno; the core then unmaps the VMA, and
- * mmapdemo_vm_close() sees a VMA without an entry.
+ * mmapdemo_vm_close() frees the entry, still parked.
  */
 static int mmapdemo_vm_mapped(unsigned long start, unsigned long end,
 			      pgoff_t pgoff, const struct file *file,
 			      void **vm_private_data)
 {
 	struct mmapdemo_file *mf = file->private_data;
+	struct mmapdemo_vma *mv = *vm_private_data;
 	struct mmapdemo_buffer *buf = mf->buf;
-	enum mmapdemo_strategy strategy;
+	const struct mmapdemo_strategy_ops *ops;
+	struct mmapdemo_mem *pinned;
 	struct vm_area_struct *vma;
-	struct mmapdemo_vma *mv;
-	int ret;
+	int ret = 0;
 
 	/*
 	 * The hook is told the range; the fill and the entry need the VMA.
@@ -698,25 +795,68 @@ static int mmapdemo_vm_mapped(unsigned long start, unsigned long end,
 	if (!vma || vma->vm_end != end || vma->vm_pgoff != pgoff)
 		return -EINVAL;
 
-	mv = kzalloc(sizeof(*mv), GFP_KERNEL);
-	if (!mv)
-		return -ENOMEM;
-
+	ops = &mmapdemo_strategies[mv->strategy];
+	pinned = mv->pinned;
 	mutex_lock(&mf->lock);
-	strategy = mf->strategy;	/* fixed by mmapdemo_mmap_prepare() */
-	mutex_unlock(&mf->lock);
-
 	down_read(&buf->lock);
-	ret = mmapdemo_vma_setup(buf, mv, vma, strategy, true);
-	up_read(&buf->lock);
-	if (ret) {
-		kfree(mv);
-		return ret;
+	if (pinned) {
+		if (pinned != buf->mem)
+			zap_special_vma_range(vma, start, end - start);
+		atomic64_inc(&buf->remaps);
+		atomic64_inc(&buf->mmap_actions);
+	} else if (ops->fill) {
+		ret = ops->fill(buf->mem, vma);
+		if (ret)
+			goto unlock;
+		atomic64_inc(&buf->remaps);
 	}
-	*vm_private_data = mv;
-	return 0;
+	list_del(&mv->node);
+	mv->parked = NULL;
+	mv->pinned = NULL;
+	mmapdemo_vma_list(buf, mv, vma, mv->strategy);
+unlock:
+	up_read(&buf->lock);
+	mutex_unlock(&mf->lock);
+	if (!ret && pinned)
+		mmapdemo_mem_put(pinned);
+	return ret;
 }
 #else
+/**
+ * mmapdemo_vma_setup() - fill a new VMA and start keeping its entry
+ * @buf: the buffer; its lock is held for reading
+ * @mv: the new, empty entry; the caller makes it the VMA's private data
+ * @vma: the new VMA
+ * @strategy: the strategy it maps with
+ *
+ * A PFN mapping filled before it is linked keeps a reference to the memory
+ * it was filled with: until the mm links it, just after .mmap returns, a
+ * resize cannot unmap it, and its page frames, which hold no page
+ * references, must not be freed under it. The reference goes with the
+ * VMA's first fault (see mmapdemo_vm_fault()) or with the VMA.
+ *
+ * Return: 0, or the fill's negative errno (@mv is then unused).
+ */
+static int mmapdemo_vma_setup(struct mmapdemo_buffer *buf,
+			      struct mmapdemo_vma *mv,
+			      struct vm_area_struct *vma,
+			      enum mmapdemo_strategy strategy)
+{
+	const struct mmapdemo_strategy_ops *ops = &mmapdemo_strategies[strategy];
+	int ret;
+
+	if (ops->fill) {
+		ret = ops->fill(buf->mem, vma);
+		if (ret)
+			return ret;
+		if (ops->pfnmap)
+			mv->pinned = buf->mem;
+		atomic64_inc(&buf->remaps);
+	}
+	mmapdemo_vma_list(buf, mv, vma, strategy);
+	return 0;
+}
+
 /**
  * mmapdemo_mmap() - file_operations.mmap of the device
  * @file: an open file of the device
@@ -758,7 +898,7 @@ int mmapdemo_mmap(struct file *file, struct vm_area_struct *vma)
 		vm_flags |= VM_HUGEPAGE;
 	vm_flags_mod(vma, vm_flags, VM_MAYEXEC);
 	vma->vm_ops = ops->vm_ops;
-	ret = mmapdemo_vma_setup(buf, mv, vma, mf->strategy, false);
+	ret = mmapdemo_vma_setup(buf, mv, vma, mf->strategy);
 	if (ret)
 		goto unlock;
 	vma->vm_private_data = mv;

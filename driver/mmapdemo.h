@@ -32,7 +32,9 @@
 /**
  * struct mmapdemo_mem - one allocation of buffer memory
  * @ref: the buffer holds one reference while this is its memory; a remap
- *	mapping holds one on the memory its mmap() filled in (see mmap.c)
+ *	mapping holds one on the memory its mmap() filled in, and an
+ *	mmap_action one on the memory it names until vm_ops->mapped (see
+ *	mmap.c)
  * @vaddr: kernel virtual address of the whole allocation
  * @pages: the page behind each page offset, looked up once at allocation
  *	so that neither mmap nor the fault path walks page tables
@@ -67,6 +69,7 @@ struct mmapdemo_mem {
  * @faults: faults the driver has served (one may map many pages)
  * @vma_lock_faults: those of @faults served under the per-VMA lock
  * @remaps: mmap() calls the remap and prefault strategies have filled
+ * @mmap_actions: those of @remaps the core filled from an mmap_action (7.x)
  * @resizes: successful resizes
  */
 struct mmapdemo_buffer {
@@ -83,15 +86,21 @@ struct mmapdemo_buffer {
 	atomic64_t faults;
 	atomic64_t vma_lock_faults;
 	atomic64_t remaps;
+	atomic64_t mmap_actions;
 	atomic64_t resizes;
 };
 
 /**
  * struct mmapdemo_vma - what the driver keeps for one VMA
- * @node: entry in &mmapdemo_buffer.vmas
- * @buf: the buffer, referenced
+ * @node: entry in &mmapdemo_buffer.vmas, or in &mmapdemo_file.parked
+ *	while @parked
+ * @buf: the buffer, referenced once listed in &mmapdemo_buffer.vmas
  * @vma: the VMA this belongs to
- * @pinned: remap strategy: the memory mmap() filled in, referenced
+ * @pinned: the memory mmap() filled in, referenced: a remap VMA's (.mmap),
+ *	or an mmap_action's until vm_ops->mapped (.mmap_prepare)
+ * @parked: the file whose &mmapdemo_file.parked holds this entry, from
+ *	.mmap_prepare until vm_ops->mapped; NULL otherwise
+ * @mm: while @parked, the mm being mapped into; compared, never followed
  * @strategy: how the VMA was mapped
  * @pid: the process that made it (a fork copy: the child from its first
  *	fault on)
@@ -102,6 +111,8 @@ struct mmapdemo_vma {
 	struct mmapdemo_buffer *buf;
 	struct vm_area_struct *vma;
 	struct mmapdemo_mem *pinned;
+	struct mmapdemo_file *parked;
+	const struct mm_struct *mm;
 	enum mmapdemo_strategy strategy;
 	pid_t pid;
 	atomic64_t faults;
@@ -113,13 +124,16 @@ struct mmapdemo_vma {
  * @lock: orders a strategy change against mmap() of this file
  * @strategy: how mmap() of this file installs page table entries
  * @mapped: this file has been mapped at least once, so @strategy is fixed
+ * @parked: entries of mappings between .mmap_prepare and vm_ops->mapped,
+ *	and of those that failed in between (struct mmapdemo_vma.node)
  * @rings_seen: doorbell rings this file has acknowledged
  */
 struct mmapdemo_file {
 	struct mmapdemo_buffer *buf;
-	struct mutex lock;	/* protects strategy and mapped */
+	struct mutex lock;	/* protects strategy, mapped and parked */
 	enum mmapdemo_strategy strategy;
 	bool mapped;
+	struct list_head parked;
 	atomic64_t rings_seen;
 };
 
@@ -139,6 +153,7 @@ int mmapdemo_buffer_resize(struct mmapdemo_buffer *buf, u64 size);
 void mmapdemo_mem_put(struct mmapdemo_mem *mem);
 bool mmapdemo_mem_is_chunk(const struct mmapdemo_mem *mem, pgoff_t pgoff);
 
+void mmapdemo_file_unpark_all(struct mmapdemo_file *mf);
 #ifdef MMAPDEMO_HAVE_MMAP_PREPARE
 int mmapdemo_mmap_prepare(struct vm_area_desc *desc);
 #else

@@ -13,6 +13,8 @@
  *				rather than mmap_lock (6.7 and later)
  *	remaps			mmap() calls the remap and prefault
  *				strategies have filled
+ *	mmap_actions		those of them the kernel filled from the
+ *				driver's mmap_action (.mmap_prepare only)
  *	resizes			successful MMAPDEMO_IOC_RESIZE calls
  *	mmap_interface		the file operation mmap() enters the driver
  *				through: mmap_prepare (7.x) or mmap
@@ -94,6 +96,13 @@ static ssize_t remaps_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(remaps);
 
+static ssize_t mmap_actions_show(struct device *dev,
+				 struct device_attribute *attr, char *out)
+{
+	return mmapdemo_counter_emit(out, &mmapdemo_observed->mmap_actions);
+}
+static DEVICE_ATTR_RO(mmap_actions);
+
 static ssize_t resizes_show(struct device *dev, struct device_attribute *attr,
 			    char *out)
 {
@@ -116,6 +125,7 @@ static struct attribute *mmapdemo_attrs[] = {
 	&dev_attr_faults.attr,
 	&dev_attr_vma_lock_faults.attr,
 	&dev_attr_remaps.attr,
+	&dev_attr_mmap_actions.attr,
 	&dev_attr_resizes.attr,
 	&dev_attr_mmap_interface.attr,
 	NULL,
