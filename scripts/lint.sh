@@ -33,6 +33,8 @@ check() {
 	fi
 }
 
+# shellcheck source=scripts/lib.sh
+. "$here/lib.sh"
 eval "$("$here/fetch-kernel-tools.sh")"
 driver_sources=(driver/*.c driver/*.h driver/uapi/*.h)
 
@@ -84,9 +86,64 @@ clang_format() {
 	cxx_sources | xargs clang-format --dry-run --Werror
 }
 
+# tidy_keys DB: "FILE KEY" for each source of the compile database DB, KEY a
+# hash of all that clang-tidy's verdict on it depends on: the preprocessed
+# source (every header included), the compile command, .clang-tidy and
+# clang-tidy's version.
+tidy_keys() {
+	python3 - "$1" "$(clang-tidy --version)" "$(cat .clang-tidy)" <<'EOF'
+import hashlib, json, shlex, subprocess, sys
+from concurrent.futures import ThreadPoolExecutor
+
+db, version, config = sys.argv[1], sys.argv[2], sys.argv[3]
+
+
+def key(entry):
+    args = entry.get("arguments") or shlex.split(entry["command"])
+    # The same command, preprocessing only, to stdout.
+    pre, skip = [], False
+    for a in args:
+        if skip:
+            skip = False
+        elif a == "-o":
+            skip = True
+        elif a != "-c":
+            pre.append(a)
+    out = subprocess.run(pre + ["-E", "-o", "-"], cwd=entry["directory"], check=True,
+                         capture_output=True).stdout
+    h = hashlib.sha256()
+    for part in (version, config, " ".join(args)):
+        h.update(part.encode() + b"\0")
+    h.update(out)
+    return entry["file"], h.hexdigest()[:32]
+
+
+with open(db) as f:
+    entries = json.load(f)
+with ThreadPoolExecutor() as pool:
+    for file, k in pool.map(key, entries):
+        print(file, k)
+EOF
+}
+
+# clang-tidy is the slowest check: a file that passed it is not checked
+# again until something its verdict depends on changes (tidy_keys).
 clang_tidy() {
-	cmake -S . -B build/lint/tidy -DCMAKE_EXPORT_COMPILE_COMMANDS=ON -DMMAPDEMO_WERROR=OFF >/dev/null &&
-		cxx_sources | grep '\.cpp$' | xargs -P "$(nproc)" -n 4 clang-tidy -p build/lint/tidy --quiet
+	local db=build/lint/tidy cache total todo
+	cache=$(cache_dir)/clang-tidy
+	mkdir -p "$cache"
+	cmake -S . -B "$db" -DCMAKE_EXPORT_COMPILE_COMMANDS=ON -DMMAPDEMO_WERROR=OFF >/dev/null
+	tidy_keys "$db/compile_commands.json" >"$db/keys"
+	total=$(wc -l <"$db/keys")
+	awk -v c="$cache" '{ if (system("test -e " c "/" $2) != 0) print $1, c, $2 }' \
+		"$db/keys" >"$db/todo"
+	todo=$(wc -l <"$db/todo")
+	step "clang-tidy: $todo of $total files changed since they last passed"
+	[[ $todo -gt 0 ]] || return 0
+	# One file per clang-tidy, so that each one that passes is remembered.
+	# shellcheck disable=SC2016
+	xargs -P "$(nproc)" -L 1 sh -c 'clang-tidy -p "$0" --quiet "$1" && touch "$2/$3"' \
+		"$db" <"$db/todo"
 }
 
 shell_scripts() {
