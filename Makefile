@@ -5,7 +5,8 @@
 # make test-debug    reliability lane: debug kernel (KASAN, lockdep, kmemleak, fault
 #                    injection) suite, load/unload cycles, stress; stress-ng everywhere
 # make demo          boot the newest kernel in QEMU and run the seed scenarios
-# make bench         benchmarks: host calibration + one guest boot per kernel; tables, JSON, PNG
+# make bench         benchmarks: host calibration + one guest boot per kernel; tables,
+#                    JSON, summary and plots in bench-results/<date>/
 # make lint          checkpatch, sparse, W=1, kernel-doc, clang-format, clang-tidy, shellcheck
 # make bundle        one tarball (module, static tests, runner) to run the suite on a VM
 # make install       module (+ depmod), udev rule, modules-load.d, CLI, library, headers

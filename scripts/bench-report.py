@@ -12,7 +12,12 @@ host calibration: the user-space baselines measured on the host next to
 the same ones in the guest, so that readers see how far TCG distorts a
 ratio.
 
-Usage: scripts/bench-report.py FILE.json...   (host.json is the calibration)
+With --summary, a Markdown table instead, one column per kernel: each
+goal's worst figure and whether it is met, and each strategy's first touch
+at the summary size against anon-4k (ranges over the backends), the rows
+docs/benchmarks.md shows.
+
+Usage: scripts/bench-report.py [--summary] FILE.json...   (host.json is the calibration)
 """
 import json
 import math
@@ -334,6 +339,63 @@ def calibration(host, doc):
         print("  " + "  ".join(cells).rstrip())
 
 
+def goal_state(distance):
+    if distance is None:
+        return "not applicable"
+    return "met" if distance <= 1 else f"missed by {distance:.2f}x"
+
+
+def ratio_range(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return "-"
+    low, high = num(min(values)), num(max(values))
+    return low if low == high else f"{low}-{high}"
+
+
+def print_summary(paths):
+    """The goals and the strategies' first touch, one Markdown column per kernel."""
+    _, kernels = load(paths)
+    if not kernels:
+        print("no guest results", file=sys.stderr)
+        return 1
+    kernels.sort(key=lambda doc: kernel_version(doc["kernel"]))
+    cells = {}  # row name -> {kernel: cell}
+    order = []
+
+    def put(name, kernel, cell):
+        if name not in cells:
+            cells[name] = {}
+            order.append(name)
+        cells[name][kernel] = cell
+
+    for doc in kernels:
+        rows = all_rows(doc)
+        kernel = doc["kernel"]
+        for name, value, where, distance in goals(rows, kernel):
+            # The huge goal's name says why it does not apply; its row is one.
+            put("huge: 1 fault per 2 MiB (kmalloc, chunked)" if name.startswith("huge:") else name,
+                kernel,
+                f"{num(value)} ({where}): {goal_state(distance)}")
+        ft = [r for r in rows if r["part"] == "first-touch" and r["backend"]
+              and r["unit"] == "ns/page"]
+        size = summary_size(ft)
+        if size is None:
+            continue
+        for variant in ("remap", "fault", "faultaround", "prefault", "huge"):
+            name = f"`{variant}` first touch at {size_label(size)}, read / write x anon-4k"
+            ratios = {op: ratio_range(more_ratio(r, "anon-4k") for r in ft
+                                      if r["variant"] == variant and r["op"] == op
+                                      and r["size"] == size) for op in ("read", "write")}
+            put(name, kernel, f"{ratios['read']} / {ratios['write']}")
+    names = [doc["kernel"] for doc in kernels]
+    print("| figure | " + " | ".join(names) + " |")
+    print("|---|" + "---|" * len(names))
+    for name in order:
+        print(f"| {name} | " + " | ".join(cells[name].get(k, "-") for k in names) + " |")
+    return 0
+
+
 def main(paths):
     host, kernels = load(paths)
     furthest = None
@@ -377,10 +439,7 @@ def main(paths):
         print()
         print(" goals:")
         for name, value, where, distance in goals(rows, doc["kernel"]):
-            if distance is None:
-                state = "not applicable"
-            else:
-                state = "met" if distance <= 1 else f"missed by {distance:.2f}x"
+            state = goal_state(distance)
             print(f"  {name:<56} worst {num(value):>7}  ({where})  {state}")
             if distance is not None and (furthest is None or distance > furthest[0]):
                 furthest = (distance, name, doc["kernel"], value, where)
@@ -401,7 +460,11 @@ def main(paths):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
+    args = sys.argv[1:]
+    summary = bool(args) and args[0] == "--summary"
+    if summary:
+        args = args[1:]
+    if not args:
         print(__doc__.strip().splitlines()[-1], file=sys.stderr)
         sys.exit(2)
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(print_summary(args) if summary else main(args))

@@ -5,20 +5,24 @@
 # guest boot per kernel series (scripts/guest.sh SERIES bench, which runs
 # scripts/guest-bench.sh: every part on the kmalloc and vmalloc backends,
 # bandwidth and first touch on the chunked one, in that one boot), then
-# one table per kernel and a PNG.
+# one table per kernel, a summary and a PNG per kernel.
 # Progress is a line on stderr. Expects the static mmapdemo-bench from the
 # build tree (`make bench` builds it).
 #
 # Usage: scripts/bench.sh [SERIES...]   (SERIES of scripts/kernels.conf; default all)
 # Environment (all optional):
 #   BUILD                    build directory (default <repo>/build)
-#   MMAPDEMO_BENCH_OUT       results directory (default <repo>/bench-results)
+#   MMAPDEMO_BENCH_OUT       results directory (default <repo>/bench-results/<UTC date>)
 #   MMAPDEMO_BENCH_REPS      repetitions per variant (default 10)
 #   MMAPDEMO_BENCH_PARTS     comma-separated parts (default all)
 #   MMAPDEMO_BENCH_BACKENDS  backends in the guest (default "kmalloc vmalloc chunked")
 #   MMAPDEMO_VM_TIMEOUT      wall-clock limit per guest in seconds (default 600)
-# Results: <out>/<kernel>.json per kernel, <out>/host.json, <out>/bench.png,
-# <out>/table.txt; guest logs in $BUILD/vm/<kver>/bench/.
+# Results: <out>/<kernel>.json per kernel, <out>/host.json, <out>/table.txt,
+# <out>/summary.md (the rows docs/benchmarks.md shows), <out>/<kernel>.png;
+# a second run on the same day replaces that day's files.
+# Each run is a dated directory so that results can be committed and
+# compared; docs/benchmarks.md links the last committed one. Guest logs in
+# $BUILD/vm/<kver>/bench/.
 set -euo pipefail
 
 prog=${0##*/}
@@ -43,7 +47,7 @@ done
 
 build=${BUILD:-$root/build}
 [[ $build == /* ]] || build=$root/$build
-out=${MMAPDEMO_BENCH_OUT:-$root/bench-results}
+out=${MMAPDEMO_BENCH_OUT:-$root/bench-results/$(date -u +%F)}
 reps=${MMAPDEMO_BENCH_REPS:-10}
 parts=${MMAPDEMO_BENCH_PARTS:-all}
 backends=${MMAPDEMO_BENCH_BACKENDS:-kmalloc vmalloc chunked}
@@ -62,7 +66,7 @@ python=/usr/bin/python3
 [[ -x $python ]] || python=$(command -v python3) || die "python3 not found; run scripts/install-deps.sh"
 
 mkdir -p "$out"
-rm -f "$out"/*.json "$out"/bench.png "$out"/table.txt
+rm -f "$out"/*.json "$out"/*.png "$out"/table.txt "$out"/summary.md
 
 # One updating line on a terminal, one line per step otherwise.
 if [[ -t 2 ]]; then
@@ -162,6 +166,7 @@ show "rendering the tables and the plot ($((SECONDS - start))s)"
 done_line
 
 "$python" "$here/bench-report.py" "$out"/*.json | tee "$out/table.txt"
-"$python" "$here/bench-plot.py" --output "$out/bench.png" "$out"/*.json
-echo "$prog: results in $out (JSON per kernel and host, table.txt, bench.png); $((SECONDS - start))s" >&2
+"$python" "$here/bench-report.py" --summary "$out"/*.json >"$out/summary.md"
+"$python" "$here/bench-plot.py" --output "$out" "$out"/*.json
+echo "$prog: results in $out (JSON per kernel and host, table.txt, summary.md, a PNG per kernel); $((SECONDS - start))s" >&2
 [[ ${#failed[@]} -eq 0 ]] || die "no complete results for: ${failed[*]}"

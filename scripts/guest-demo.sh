@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The `make demo` job, run as /job inside the guest: load the driver, then
-# re-enact the seed articles' programs against /dev/mmapdemo in an order that
+# re-enact the seed articles' programs (three articles on mmap(), see
+# docs/command-line.md) against /dev/mmapdemo in an order that
 # tells the story: one process and its mappings, a parent and its child, two
 # unrelated processes, where mappings end, what mmap() saves, the doorbell
 # from the shell, and a resize. Exits non-zero if any scenario did not behave
@@ -27,22 +28,28 @@ heading "insmod mmapdemo.ko: one 1 MiB kernel buffer (kmalloc backend, remap str
 insmod /lib/mmapdemo.ko || exit 1
 run info mmapdemo info
 
-heading "1. A store through a shared mapping is a store into the buffer (article 000, 2.1)"
+echo
+echo "The scenarios re-enact the programs of the seed articles, three articles on mmap():"
+echo "000 on shared and private file mappings, IPC between unrelated processes and between"
+echo "a parent and its child, and where SIGBUS and SIGSEGV come from; 001 on a small file"
+echo "mapped shared; 002 timing read()/write() against mmap()."
+
+heading "1. A store through a shared mapping is a store into the buffer (seed article 000, section 2.1)"
 run shared-write mmapdemo seed shared-write
 
-heading "2. A store through a private mapping goes to a copy (article 000, 2.2)"
+heading "2. A store through a private mapping goes to a copy (seed article 000, section 2.2)"
 run private-write mmapdemo seed private-write
 
-heading "3. A parent and its forked child share the mapping (article 000, 2.4)"
+heading "3. A parent and its forked child share the mapping (seed article 000, section 2.4)"
 run parent-child mmapdemo seed parent-child
 
-heading "4. Two unrelated processes: B writes and rings, A wakes (article 000, 2.3)"
+heading "4. Two unrelated processes: B writes and rings, A wakes (seed article 000, section 2.3)"
 run two-process mmapdemo seed two-process
 
-heading "5. Where a mapping ends: SIGBUS and SIGSEGV (article 000, 1.4)"
+heading "5. Where a mapping ends: SIGBUS and SIGSEGV (seed article 000, section 1.4)"
 run bounds mmapdemo seed bounds
 
-heading "6. read() and write() against mmap() (article 002)"
+heading "6. read() and write() against mmap() (seed article 002)"
 run read-vs-mmap mmapdemo seed read-vs-mmap
 
 heading "7. The doorbell from the shell: watch sleeps until write --ring"

@@ -196,7 +196,7 @@ bundle)
 	}
 	flock -u 8
 	files+=("/bundle.tar.gz=$bundle")
-	# As README tells users, but the results and dmesg go to the host's
+	# As docs/install.md tells users, but the results and dmesg go to the host's
 	# ports as in the test job; the unpacked copy is all the guest keeps.
 	run=(/bin/sh -c "tar -xzf /bundle.tar.gz && rm /bundle.tar.gz &&
 MMAPDEMO_RESULTS_PORT=/dev/ttyS1 MMAPDEMO_DMESG_PORT=/dev/ttyS2 exec ./mmapdemo-bundle-$KVER/run.sh")
@@ -290,7 +290,7 @@ silence=${MMAPDEMO_VM_SILENCE:-$silence}
 
 # One host thread for all vCPUs: with a thread per vCPU, QEMU 7.2 wedges
 # guests that patch kernel text (a tracepoint or static key switched on while
-# the other vCPU runs); see README, "Wedged guests".
+# the other vCPU runs); see docs/reliability.md, "Wedged guests".
 case ${MMAPDEMO_VM_THREADS:-single} in
 multi) ;;
 single) vm_args+=(--single-thread) ;;

@@ -6,6 +6,8 @@
 #            scripts/kernels.conf, kernel-doc; the uapi header as C99 and C++20
 #   C++:     clang-format (the repo's .clang-format), clang-tidy (.clang-tidy)
 #   scripts: shellcheck
+#   docs:    every row of the semantics table names test cases that exist
+#            (scripts/check-semantics.py)
 #
 # Usage: scripts/lint.sh
 set -euo pipefail
@@ -150,6 +152,7 @@ shell_scripts() {
 	git ls-files '*.sh' .ci/run | xargs shellcheck -x
 }
 
+check "semantics table pinned by the suite" python3 "$here/check-semantics.py"
 check checkpatch checkpatch
 check kernel-doc kernel_doc
 check "uapi header as C99 and C++20" uapi_header

@@ -2,7 +2,8 @@
 // Where a mapping may lie: exactly the windows inside the buffer, each
 // showing its own part of it; nothing past the end, however the offset and
 // length are chosen; and mremap() cannot grow a mapping past what mmap()
-// checked, but may shrink or move it.
+// checked, but may shrink or move it (never with MREMAP_DONTUNMAP, which
+// VM_DONTEXPAND refuses).
 #include <sys/mman.h>
 
 #include <array>
@@ -208,6 +209,22 @@ TEST_CASE("bounds: mremap moves a mapping and its data follows", "[bounds]") {
   CHECK(flags.contains("sh"));
   CHECK(flags.contains("de"));
   CHECK(flags.contains("pf") == !maps_pages(strategy));
+}
+
+TEST_CASE("bounds: mremap DONTUNMAP is refused with EINVAL", "[bounds]") {
+  require_device();
+  const auto strategy = GENERATE(from_range(all_strategies));
+  CAPTURE(strategy);
+  const auto device = open_device(strategy);
+  const auto page = page_size();
+  const auto seed = new_seed();
+  write_all(device, pattern(2 * page, 0, seed), 0);
+
+  // VM_DONTEXPAND (and VM_PFNMAP): the kernel keeps such a mapping where it is.
+  auto mapping = Region::map(device, 2 * page, 0);
+  CHECK(mremap_error(mapping.data(), 2 * page, 2 * page, MREMAP_MAYMOVE | MREMAP_DONTUNMAP) ==
+        std::errc::invalid_argument);
+  CHECK(diff_pattern(mapping.bytes(), 0, seed) == "");
 }
 
 }  // namespace

@@ -140,6 +140,35 @@ TEST_CASE("cli: --help of every subcommand exits 0 and shows its usage", "[cli]"
   CHECK(result.err == "");
 }
 
+// A help text that cites a seed article says what the article is, and no
+// scenario is cited by number alone.
+TEST_CASE("cli: seed help says what the seed articles are and what each scenario cites", "[cli]") {
+  require_cli();
+  const auto [scenario, cites] = GENERATE(table<std::string, std::string>({
+      {"", "The seed articles are three articles on mmap(): 000 on shared and private file"},
+      {"shared-write", "(seed article 000 on mmap, section 2.1: a shared file mapping)"},
+      {"private-write", "(seed article 000 on mmap, section 2.2: a private file mapping)"},
+      {"two-process", "section 2.3: IPC between unrelated processes)"},
+      {"parent-child", "(seed article 000 on mmap, section 2.4: IPC between parent and child)"},
+      {"bounds", "(seed article 000 on mmap, section 1.4: SIGBUS and SIGSEGV)"},
+      {"read-vs-mmap", "(seed article 002: read()/write() against mmap() timed)"},
+  }));
+  CAPTURE(scenario);
+  std::vector<std::string> args{"seed"};
+  if (!scenario.empty()) args.push_back(scenario);
+  args.emplace_back("--help");
+  const auto result = mmapdemo(args);
+  REQUIRE(result.status == ChildStatus::exited(0));
+  // Help may wrap its lines: compare with runs of white space as one space.
+  std::string text;
+  for (const char c : result.out) {
+    const bool space = c == ' ' || c == '\n' || c == '\t';
+    if (!space || (!text.empty() && text.back() != ' ')) text += space ? ' ' : c;
+  }
+  CHECK(text.find(cites) != std::string::npos);
+  CHECK(text.find("(article 0") == std::string::npos);
+}
+
 // Whatever the subcommand, the message names the device and the errno text.
 TEST_CASE("cli: a missing device exits 1 naming the path and the errno text", "[cli]") {
   require_cli();

@@ -72,7 +72,7 @@ class Counter {
   std::string path_;
 };
 
-// The driver's fault counters (see sysfs in the README).
+// The driver's fault counters (see docs/observability.md).
 struct DriverCounters {
   Counter faults;
   Counter vma_lock_faults;

@@ -64,7 +64,8 @@ std::string failure_message(const CLI::App* app, const CLI::Error& e) {
 int run(int argc, char** argv) {
   CLI::App app{
       "Explore /dev/mmapdemo, one kernel buffer shared by every process that maps it, and "
-      "re-enact the seed articles' programs with it. Exit status: 0 on success, 1 when a call "
+      "re-enact with it the programs of the seed articles, three articles on mmap() (see "
+      "'seed --help'). Exit status: 0 on success, 1 when a call "
       "failed or a scenario did not behave as documented, 2 for a usage error."};
   app.name("mmapdemo");
   app.require_subcommand(1);
@@ -158,20 +159,26 @@ int run(int argc, char** argv) {
       ->transform(number(1));
 
   auto* const seed = app.add_subcommand(
-      "seed", "Re-enact a program of the seed articles against the device, narrating it");
+      "seed",
+      "Re-enact a program of the seed articles against the device, narrating it. The seed "
+      "articles are three articles on mmap(): 000 on shared and private file mappings, IPC "
+      "between unrelated processes and between a parent and its child, and where SIGBUS and "
+      "SIGSEGV come from; 001 on a small file mapped shared; 002 timing read()/write() "
+      "against mmap()");
   seed->require_subcommand(1);
   auto* const shared_write = seed->add_subcommand(
       "shared-write",
       "Change one byte through a MAP_SHARED mapping, msync(), munmap(); read() sees it "
-      "(article 000, 2.1)");
+      "(seed article 000 on mmap, section 2.1: a shared file mapping)");
   auto* const private_write = seed->add_subcommand(
       "private-write",
-      "The same through MAP_PRIVATE: a private copy, the device does not change (article 000, "
-      "2.2)");
+      "The same through MAP_PRIVATE: a private copy, the device does not change (seed article "
+      "000 on mmap, section 2.2: a private file mapping)");
   auto* const two_process = seed->add_subcommand(
       "two-process",
       "Process A sleeps on the doorbell; process B maps the device on its own, writes a "
-      "message and rings (article 000, 2.3)");
+      "message and rings (seed article 000 on mmap, section 2.3: IPC between unrelated "
+      "processes)");
   std::string role = "a";
   two_process->add_option("--role", role, "Which process of the scenario this is")
       ->check(CLI::IsMember({"a", "b"}))
@@ -184,16 +191,16 @@ int run(int argc, char** argv) {
   auto* const parent_child = seed->add_subcommand(
       "parent-child",
       "A parent maps the device and forks; the child reads its message and replies through "
-      "the mapping (article 000, 2.4)");
+      "the mapping (seed article 000 on mmap, section 2.4: IPC between parent and child)");
   auto* const bounds = seed->add_subcommand(
       "bounds",
       "Which bytes of a mapping work, which raise SIGBUS and which SIGSEGV: a short regular "
-      "file, then the device (article 000, 1.4)");
+      "file, then the device (seed article 000 on mmap, section 1.4: SIGBUS and SIGSEGV)");
   cli::TimingOptions timing;
   auto* const read_vs_mmap = seed->add_subcommand(
       "read-vs-mmap",
       "Time read()+write() against mmap() adding one to each of many ints, on the device and "
-      "on a regular file (article 002)");
+      "on a regular file (seed article 002: read()/write() against mmap() timed)");
   read_vs_mmap->add_option("-n,--ints", timing.ints, "How many ints")
       ->transform(number(1, 1 << 20))
       ->capture_default_str();

@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: GPL-2.0
+// madvise() advice that drops or ages pages, and msync()/fsync(). The
+// PFN-based strategies (remap, huge) are VM_PFNMAP, on which the kernel
+// refuses MADV_DONTNEED, MADV_COLD and MADV_PAGEOUT with EINVAL. On the
+// page-based ones the advice succeeds: shared pages fault back in unchanged
+// (prefault's through its .fault), and private copies are dropped, so those
+// pages follow the buffer again. The device has no .fsync, and there is
+// nothing to write back: msync(MS_SYNC) of a shared mapping and fsync() fail
+// with EINVAL, msync(MS_ASYNC) succeeds.
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstddef>
+#include <utility>
+#include <vector>
+
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/generators/catch_generators.hpp>
+#include <catch2/generators/catch_generators_range.hpp>
+
+#include "support.hpp"
+
+namespace {
+
+using namespace mmapdemo;
+using namespace mmapdemo::test;
+
+constexpr std::array advices{std::pair{MADV_DONTNEED, "MADV_DONTNEED"},
+                             std::pair{MADV_COLD, "MADV_COLD"},
+                             std::pair{MADV_PAGEOUT, "MADV_PAGEOUT"}};
+
+// Only these map privately (the PFN-based ones refuse, see cow.cpp).
+std::vector<Strategy> page_based_strategies() {
+  std::vector<Strategy> strategies;
+  for (const auto strategy : all_strategies) {
+    if (maps_pages(strategy)) strategies.push_back(strategy);
+  }
+  return strategies;
+}
+
+TEST_CASE("advice: DONTNEED COLD and PAGEOUT fail with EINVAL on PFN mappings only", "[advice]") {
+  require_device();
+  const auto strategy = GENERATE(from_range(all_strategies));
+  CAPTURE(strategy);
+  const auto device = open_device(strategy);
+  const auto length = 8 * page_size();
+  const auto seed = new_seed();
+  write_all(device, pattern(length, 0, seed), 0);
+  auto mapping = Mapping::map(device, length);
+  REQUIRE(diff_pattern(mapping.bytes(), 0, seed) == "");
+
+  for (const auto& [advice, name] : advices) {
+    CAPTURE(name);
+    const auto advised = sys_error(::madvise(mapping.data(), length, advice));
+    if (!maps_pages(strategy)) {
+      CHECK(advised == std::errc::invalid_argument);
+    } else {
+      CHECK(advised == no_error);
+    }
+    // Whether the pages were dropped or not, they read the buffer.
+    CHECK(diff_pattern(mapping.bytes(), 0, seed) == "");
+  }
+}
+
+TEST_CASE("advice: DONTNEED drops private copies and the pages follow the buffer again",
+          "[advice]") {
+  require_device();
+  const auto strategy = GENERATE(from_range(page_based_strategies()));
+  CAPTURE(strategy);
+  const auto device = open_device(strategy);
+  const auto length = 4 * page_size();
+  const auto shared_seed = new_seed();
+  const auto private_seed = new_seed();
+  const auto later_seed = new_seed();
+  write_all(device, pattern(length, 0, shared_seed), 0);
+
+  auto mapping = Mapping::map(device, length, 0, Protection::read_write, Sharing::private_copy);
+  fill_pattern(mapping.bytes(), 0, private_seed);
+  REQUIRE(diff_pattern(read_all(device, length, 0), 0, shared_seed) == "");
+
+  REQUIRE(sys_error(::madvise(mapping.data(), length, MADV_DONTNEED)) == no_error);
+  CHECK(diff_pattern(mapping.bytes(), 0, shared_seed) == "");
+  write_all(device, pattern(length, 0, later_seed), 0);
+  CHECK(diff_pattern(mapping.bytes(), 0, later_seed) == "");
+}
+
+TEST_CASE("advice: msync MS SYNC and fsync fail with EINVAL and MS ASYNC succeeds", "[advice]") {
+  require_device();
+  const auto strategy = GENERATE(from_range(all_strategies));
+  CAPTURE(strategy);
+  const auto device = open_device(strategy);
+  const auto length = 2 * page_size();
+  auto mapping = Mapping::map(device, length);
+  poke(mapping.data(), std::byte{0x39});
+
+  CHECK(sys_error(::msync(mapping.data(), length, MS_SYNC)) == std::errc::invalid_argument);
+  CHECK(sys_error(::msync(mapping.data(), length, MS_ASYNC)) == no_error);
+  CHECK(sys_error(::fsync(device.fd())) == std::errc::invalid_argument);
+  CHECK(sys_error(::fdatasync(device.fd())) == std::errc::invalid_argument);
+  // The store needed none of them: read() sees it at once.
+  CHECK(read_all(device, 1, 0).front() == std::byte{0x39});
+}
+
+}  // namespace
