@@ -36,13 +36,22 @@
  * copies, as truncate does), copies what stays, publishes the new memory and
  * only then lets faults in again, which map the new pages, or raise SIGBUS
  * past the new end. The old memory is freed when its last user is gone.
+ *
+ * The buffer's address_space belongs to an inode of the driver's own, on a
+ * pseudo filesystem that is never mounted in any namespace, and not to any
+ * device node: a node on a tmpfs may be unlinked and its filesystem
+ * unmounted while the buffer lives on, and an inode held past that breaks
+ * the unmount. Every open file, through whichever node, maps through it.
  */
 
 #include <linux/err.h>
+#include <linux/fs.h>
 #include <linux/gfp.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
+#include <linux/mount.h>
 #include <linux/pagemap.h>
+#include <linux/pseudo_fs.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 
@@ -56,6 +65,9 @@
  * right outcome.
  */
 #define MMAPDEMO_GFP (GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN | __GFP_RETRY_MAYFAIL)
+
+/* "mmap" in ASCII: the pseudo filesystem's magic, for statfs() alone. */
+#define MMAPDEMO_FS_MAGIC 0x6d6d6170
 
 /**
  * mmapdemo_buffer_max_size() - largest buffer a backend can provide
@@ -251,36 +263,98 @@ void mmapdemo_mem_put(struct mmapdemo_mem *mem)
 	kref_put(&mem->ref, mmapdemo_mem_release);
 }
 
+/*
+ * The pseudo filesystem that holds the buffer's inode. It has no owner: the
+ * buffer keeps it mounted for as long as the module is loaded, and an owner
+ * would pin the module to itself.
+ */
+static int mmapdemo_fs_init_fs_context(struct fs_context *fc)
+{
+	return init_pseudo(fc, MMAPDEMO_FS_MAGIC) ? 0 : -ENOMEM;
+}
+
+static struct file_system_type mmapdemo_fs_type = {
+	.name = "mmapdemo",
+	.init_fs_context = mmapdemo_fs_init_fs_context,
+	.kill_sb = kill_anon_super,
+};
+
+static struct vfsmount *mmapdemo_fs_mnt;
+static int mmapdemo_fs_count;
+
+/**
+ * mmapdemo_inode_create() - an inode of the driver's own for the buffer
+ *
+ * Return: a new inode on the pseudo filesystem, which stays mounted until
+ * mmapdemo_inode_put(), or an ERR_PTR().
+ */
+static struct inode *mmapdemo_inode_create(void)
+{
+	struct inode *inode;
+	int ret;
+
+	ret = simple_pin_fs(&mmapdemo_fs_type, &mmapdemo_fs_mnt,
+			    &mmapdemo_fs_count);
+	if (ret)
+		return ERR_PTR(ret);
+	inode = alloc_anon_inode(mmapdemo_fs_mnt->mnt_sb);
+	if (IS_ERR(inode))
+		simple_release_fs(&mmapdemo_fs_mnt, &mmapdemo_fs_count);
+	return inode;
+}
+
+static void mmapdemo_inode_put(struct inode *inode)
+{
+	iput(inode);
+	simple_release_fs(&mmapdemo_fs_mnt, &mmapdemo_fs_count);
+}
+
 /**
  * mmapdemo_buffer_create() - allocate the buffer with zeroed memory
  * @backend: where the memory comes from
  * @size: size in bytes; a whole number of pages, at most
  *	mmapdemo_buffer_max_size(@backend)
  *
- * Return: the buffer with one reference (the caller's), or ERR_PTR(-ENOMEM).
+ * Return: the buffer with one reference (the caller's), or an ERR_PTR():
+ * -ENOMEM, or what mounting the pseudo filesystem returned.
  */
 struct mmapdemo_buffer *mmapdemo_buffer_create(enum mmapdemo_backend backend,
 					       size_t size)
 {
 	struct mmapdemo_buffer *buf;
 	struct mmapdemo_mem *mem;
+	struct inode *inode;
+	int ret;
 
 	buf = kzalloc(sizeof(*buf), GFP_KERNEL);
 	if (!buf)
 		return ERR_PTR(-ENOMEM);
+	inode = mmapdemo_inode_create();
+	if (IS_ERR(inode)) {
+		ret = PTR_ERR(inode);
+		goto free_buf;
+	}
 	mem = mmapdemo_mem_create(backend, size);
 	if (IS_ERR(mem)) {
-		kfree(buf);
-		return ERR_CAST(mem);
+		ret = PTR_ERR(mem);
+		goto put_inode;
 	}
 	kref_init(&buf->ref);
 	init_rwsem(&buf->lock);
 	buf->mem = mem;
 	mutex_init(&buf->resize_lock);
 	buf->backend = backend;
+	buf->inode = inode;
+	buf->mapping = inode->i_mapping;
 	spin_lock_init(&buf->vmas_lock);
 	INIT_LIST_HEAD(&buf->vmas);
 	return buf;
+
+put_inode:
+	mmapdemo_inode_put(inode);
+free_buf:
+	kfree(buf);
+	return ERR_PTR(ret);
 }
 
 static void mmapdemo_buffer_release(struct kref *ref)
@@ -289,8 +363,7 @@ static void mmapdemo_buffer_release(struct kref *ref)
 
 	WARN_ON(!list_empty(&buf->vmas));
 	mmapdemo_mem_put(buf->mem);
-	if (buf->inode)
-		iput(buf->inode);
+	mmapdemo_inode_put(buf->inode);
 	mutex_destroy(&buf->resize_lock);
 	kfree(buf);
 }
@@ -317,24 +390,14 @@ void mmapdemo_buffer_put(struct mmapdemo_buffer *buf)
 /**
  * mmapdemo_buffer_attach() - make an opened file use the buffer's mapping
  * @buf: the buffer
- * @inode: the inode the file was opened through
- * @file: the file
+ * @file: the file, opened through any device node of the device
  *
- * The first inode opened lends its address_space to all: files opened
- * through other device nodes then share it, so a resize unmaps their
- * mappings too. The buffer keeps that inode until it is freed.
+ * Its mappings then go into the buffer's own address_space, where a resize
+ * finds and unmaps them; the node's inode is left alone.
  */
-void mmapdemo_buffer_attach(struct mmapdemo_buffer *buf, struct inode *inode,
-			    struct file *file)
+void mmapdemo_buffer_attach(struct mmapdemo_buffer *buf, struct file *file)
 {
-	mutex_lock(&buf->resize_lock);
-	if (!buf->inode) {
-		ihold(inode);
-		buf->inode = inode;
-		buf->mapping = inode->i_mapping;
-	}
 	file->f_mapping = buf->mapping;
-	mutex_unlock(&buf->resize_lock);
 }
 
 /**
@@ -391,16 +454,14 @@ int mmapdemo_buffer_resize(struct mmapdemo_buffer *buf, u64 size)
 		lock_page(old->pages[i]);
 		unlock_page(old->pages[i]);
 	}
-	if (buf->mapping) {
-		if (mem->size < old->size)
-			unmap_mapping_range(buf->mapping, mem->size, 0, 1);
-		/*
-		 * All of the file, not only what @old covers: a remap mapping
-		 * made while an earlier resize ran holds pages of older memory
-		 * over its whole length.
-		 */
-		unmap_mapping_range(buf->mapping, 0, 0, 0);
-	}
+	if (mem->size < old->size)
+		unmap_mapping_range(buf->mapping, mem->size, 0, 1);
+	/*
+	 * All of the file, not only what @old covers: a remap mapping made
+	 * while an earlier resize ran holds pages of older memory over its
+	 * whole length.
+	 */
+	unmap_mapping_range(buf->mapping, 0, 0, 0);
 	memcpy(mem->vaddr, old->vaddr, min(mem->size, old->size));
 	buf->mem = mem;
 	up_write(&buf->lock);
@@ -412,8 +473,7 @@ int mmapdemo_buffer_resize(struct mmapdemo_buffer *buf, u64 size)
 	 * longer maps. The child's VMA is linked by now: a second pass
 	 * catches it before @old can be freed, as truncate_pagecache() does.
 	 */
-	if (buf->mapping)
-		unmap_mapping_range(buf->mapping, 0, 0, 0);
+	unmap_mapping_range(buf->mapping, 0, 0, 0);
 	mutex_unlock(&buf->resize_lock);
 
 	mmapdemo_mem_put(old);

@@ -58,7 +58,8 @@ struct mmapdemo_mem {
  * @mem: the current memory; read it only under @lock
  * @resize_lock: one resize at a time
  * @backend: where the memory comes from
- * @inode: the inode whose address_space every open file uses
+ * @inode: the buffer's own inode, on the driver's pseudo filesystem, whose
+ *	address_space every open file uses
  * @mapping: @inode's address_space, so unmap_mapping_range() reaches every
  *	mapping of the buffer, whichever device node it was opened through
  * @vmas_lock: protects @vmas
@@ -132,8 +133,7 @@ struct mmapdemo_buffer *mmapdemo_buffer_create(enum mmapdemo_backend backend,
 					       size_t size);
 void mmapdemo_buffer_get(struct mmapdemo_buffer *buf);
 void mmapdemo_buffer_put(struct mmapdemo_buffer *buf);
-void mmapdemo_buffer_attach(struct mmapdemo_buffer *buf, struct inode *inode,
-			    struct file *file);
+void mmapdemo_buffer_attach(struct mmapdemo_buffer *buf, struct file *file);
 size_t mmapdemo_buffer_size(struct mmapdemo_buffer *buf);
 int mmapdemo_buffer_resize(struct mmapdemo_buffer *buf, u64 size);
 void mmapdemo_mem_put(struct mmapdemo_mem *mem);
