@@ -42,6 +42,11 @@
  * device node: a node on a tmpfs may be unlinked and its filesystem
  * unmounted while the buffer lives on, and an inode held past that breaks
  * the unmount. Every open file, through whichever node, maps through it.
+ *
+ * Memory a resize allocates is charged to the memory cgroup of the process
+ * that resizes, so a container given the device cannot grow the buffer past
+ * its own limit. The memory made at module load is charged to nobody: it
+ * lives as long as the module, longer than any cgroup insmod ran in.
  */
 
 #include <linux/err.h>
@@ -64,7 +69,7 @@
  * size comes from a module parameter or an ioctl, and a refusal is the
  * right outcome.
  */
-#define MMAPDEMO_GFP (GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN | __GFP_RETRY_MAYFAIL)
+#define MMAPDEMO_GFP (GFP_KERNEL | __GFP_NOWARN | __GFP_RETRY_MAYFAIL)
 
 /* "mmap" in ASCII: the pseudo filesystem's magic, for statfs() alone. */
 #define MMAPDEMO_FS_MAGIC 0x6d6d6170
@@ -82,11 +87,11 @@ size_t mmapdemo_buffer_max_size(enum mmapdemo_backend backend)
 	return (size_t)totalram_pages() << PAGE_SHIFT;
 }
 
-static int mmapdemo_kmalloc_alloc(struct mmapdemo_mem *mem)
+static int mmapdemo_kmalloc_alloc(struct mmapdemo_mem *mem, gfp_t gfp)
 {
 	pgoff_t i;
 
-	mem->vaddr = alloc_pages_exact(mem->size, MMAPDEMO_GFP);
+	mem->vaddr = alloc_pages_exact(mem->size, gfp | __GFP_ZERO);
 	if (!mem->vaddr)
 		return -ENOMEM;
 	for (i = 0; i < mem->npages; i++) {
@@ -123,14 +128,14 @@ static void mmapdemo_chunked_free_chunks(struct mmapdemo_mem *mem, pgoff_t end)
 	}
 }
 
-static int mmapdemo_chunked_alloc(struct mmapdemo_mem *mem)
+static int mmapdemo_chunked_alloc(struct mmapdemo_mem *mem, gfp_t gfp)
 {
 	pgoff_t i, j, n;
 	void *chunk;
 
 	for (i = 0; i < mem->npages; i += n) {
 		n = min_t(pgoff_t, mem->npages - i, MMAPDEMO_CHUNK_PAGES);
-		chunk = alloc_pages_exact(n << PAGE_SHIFT, MMAPDEMO_GFP);
+		chunk = alloc_pages_exact(n << PAGE_SHIFT, gfp | __GFP_ZERO);
 		if (!chunk)
 			goto free_chunks;
 		for (j = 0; j < n; j++)
@@ -173,11 +178,11 @@ bool mmapdemo_mem_is_chunk(const struct mmapdemo_mem *mem, pgoff_t pgoff)
 	return IS_ALIGNED(page_to_pfn(mem->pages[pgoff]), MMAPDEMO_CHUNK_PAGES);
 }
 
-static int mmapdemo_vmalloc_alloc(struct mmapdemo_mem *mem)
+static int mmapdemo_vmalloc_alloc(struct mmapdemo_mem *mem, gfp_t gfp)
 {
 	pgoff_t i;
 
-	mem->vaddr = __vmalloc(mem->size, MMAPDEMO_GFP);
+	mem->vaddr = __vmalloc(mem->size, gfp | __GFP_ZERO);
 	if (!mem->vaddr)
 		return -ENOMEM;
 	for (i = 0; i < mem->npages; i++)
@@ -190,24 +195,29 @@ static int mmapdemo_vmalloc_alloc(struct mmapdemo_mem *mem)
  * @backend: where the memory comes from
  * @size: size in bytes; a whole number of pages, at most
  *	mmapdemo_buffer_max_size(@backend)
+ * @charged: charge it to the memory cgroup of the calling process
+ *
+ * The page array and the pages are charged alike; with __GFP_RETRY_MAYFAIL
+ * a cgroup at its limit fails the allocation rather than invoking its OOM
+ * killer.
  *
  * Return: the memory with one reference, or ERR_PTR(-ENOMEM).
  */
 static struct mmapdemo_mem *mmapdemo_mem_create(enum mmapdemo_backend backend,
-						size_t size)
+						size_t size, bool charged)
 {
+	gfp_t gfp = MMAPDEMO_GFP | (charged ? __GFP_ACCOUNT : 0);
 	struct mmapdemo_mem *mem;
 	int ret;
 
-	mem = kzalloc(sizeof(*mem), GFP_KERNEL);
+	mem = kzalloc(sizeof(*mem), gfp);
 	if (!mem)
 		return ERR_PTR(-ENOMEM);
 	kref_init(&mem->ref);
 	mem->backend = backend;
 	mem->size = size;
 	mem->npages = size >> PAGE_SHIFT;
-	mem->pages = kvcalloc(mem->npages, sizeof(*mem->pages),
-			      GFP_KERNEL | __GFP_NOWARN);
+	mem->pages = kvcalloc(mem->npages, sizeof(*mem->pages), gfp);
 	if (!mem->pages) {
 		ret = -ENOMEM;
 		goto free_mem;
@@ -215,13 +225,13 @@ static struct mmapdemo_mem *mmapdemo_mem_create(enum mmapdemo_backend backend,
 
 	switch (backend) {
 	case MMAPDEMO_BACKEND_KMALLOC:
-		ret = mmapdemo_kmalloc_alloc(mem);
+		ret = mmapdemo_kmalloc_alloc(mem, gfp);
 		break;
 	case MMAPDEMO_BACKEND_CHUNKED:
-		ret = mmapdemo_chunked_alloc(mem);
+		ret = mmapdemo_chunked_alloc(mem, gfp);
 		break;
 	default:
-		ret = mmapdemo_vmalloc_alloc(mem);
+		ret = mmapdemo_vmalloc_alloc(mem, gfp);
 		break;
 	}
 	if (ret)
@@ -239,6 +249,8 @@ static void mmapdemo_mem_release(struct kref *ref)
 {
 	struct mmapdemo_mem *mem = container_of(ref, struct mmapdemo_mem, ref);
 
+	if (mem->retained)
+		atomic64_sub(mem->size, mem->retained);
 	switch (mem->backend) {
 	case MMAPDEMO_BACKEND_KMALLOC:
 		mmapdemo_kmalloc_free(mem);
@@ -315,6 +327,8 @@ static void mmapdemo_inode_put(struct inode *inode)
  * @size: size in bytes; a whole number of pages, at most
  *	mmapdemo_buffer_max_size(@backend)
  *
+ * The memory is charged to no memory cgroup (see the top of this file).
+ *
  * Return: the buffer with one reference (the caller's), or an ERR_PTR():
  * -ENOMEM, or what mounting the pseudo filesystem returned.
  */
@@ -334,7 +348,7 @@ struct mmapdemo_buffer *mmapdemo_buffer_create(enum mmapdemo_backend backend,
 		ret = PTR_ERR(inode);
 		goto free_buf;
 	}
-	mem = mmapdemo_mem_create(backend, size);
+	mem = mmapdemo_mem_create(backend, size, false);
 	if (IS_ERR(mem)) {
 		ret = PTR_ERR(mem);
 		goto put_inode;
@@ -425,8 +439,14 @@ size_t mmapdemo_buffer_size(struct mmapdemo_buffer *buf)
  * every process first, private copies included, so that a later access
  * raises SIGBUS; below it, mappings fault the moved pages back in.
  *
+ * The new memory is charged to the caller's memory cgroup, and allocated
+ * under the resize lock: however many processes resize at once, no more
+ * than one new allocation exists beside the current memory.
+ *
  * Return: 0; -EINVAL for size 0, -EFBIG past what the backend can
- * provide, -ENOMEM when the new memory cannot be allocated.
+ * provide, -ENOMEM when the new memory cannot be allocated (the caller's
+ * cgroup limit included), -EINTR when a fatal signal came while waiting for
+ * another resize. On error the buffer is unchanged.
  */
 int mmapdemo_buffer_resize(struct mmapdemo_buffer *buf, u64 size)
 {
@@ -438,11 +458,14 @@ int mmapdemo_buffer_resize(struct mmapdemo_buffer *buf, u64 size)
 	if (size > mmapdemo_buffer_max_size(buf->backend))
 		return -EFBIG;
 
-	mem = mmapdemo_mem_create(buf->backend, PAGE_ALIGN(size));
-	if (IS_ERR(mem))
+	if (mutex_lock_killable(&buf->resize_lock))
+		return -EINTR;
+	mem = mmapdemo_mem_create(buf->backend, PAGE_ALIGN(size), true);
+	if (IS_ERR(mem)) {
+		mutex_unlock(&buf->resize_lock);
 		return PTR_ERR(mem);
+	}
 
-	mutex_lock(&buf->resize_lock);
 	down_write(&buf->lock);
 	old = buf->mem;
 	/*
@@ -474,6 +497,13 @@ int mmapdemo_buffer_resize(struct mmapdemo_buffer *buf, u64 size)
 	 * catches it before @old can be freed, as truncate_pagecache() does.
 	 */
 	unmap_mapping_range(buf->mapping, 0, 0, 0);
+	/*
+	 * What mappings still hold of @old from here on counts as retained
+	 * until they let go (mmapdemo_mem_release()); with no such mapping
+	 * the put below frees it and takes it off the count at once.
+	 */
+	old->retained = &buf->retained;
+	atomic64_add(old->size, &buf->retained);
 	mutex_unlock(&buf->resize_lock);
 
 	mmapdemo_mem_put(old);

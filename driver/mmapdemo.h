@@ -39,8 +39,12 @@
  * @size: size in bytes, a whole number of pages
  * @npages: @size in pages
  * @backend: where the memory came from
+ * @retained: set when a resize has replaced this memory: the buffer's
+ *	count of bytes that only mappings still keep, which this memory is
+ *	part of until it is freed
  *
- * Never changes once created: a resize replaces the whole allocation.
+ * Never changes once created, but for @retained: a resize replaces the
+ * whole allocation.
  */
 struct mmapdemo_mem {
 	struct kref ref;
@@ -49,6 +53,7 @@ struct mmapdemo_mem {
 	size_t size;
 	pgoff_t npages;
 	enum mmapdemo_backend backend;
+	atomic64_t *retained;
 };
 
 /**
@@ -69,6 +74,8 @@ struct mmapdemo_mem {
  * @vma_lock_faults: those of @faults served under the per-VMA lock
  * @remaps: mmap() calls the remap and prefault strategies have filled
  * @resizes: successful resizes
+ * @retained: bytes of memory that resizes have replaced and that mappings
+ *	still keep allocated (a remap mapping pins what its mmap() filled in)
  */
 struct mmapdemo_buffer {
 	struct kref ref;
@@ -85,6 +92,7 @@ struct mmapdemo_buffer {
 	atomic64_t vma_lock_faults;
 	atomic64_t remaps;
 	atomic64_t resizes;
+	atomic64_t retained;
 };
 
 /**
