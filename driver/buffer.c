@@ -57,6 +57,8 @@
 #include <linux/mount.h>
 #include <linux/pagemap.h>
 #include <linux/pseudo_fs.h>
+#include <linux/sizes.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 
@@ -73,6 +75,12 @@
 
 /* "mmap" in ASCII: the pseudo filesystem's magic, for statfs() alone. */
 #define MMAPDEMO_FS_MAGIC 0x6d6d6170
+
+/*
+ * The resize copy yields between pieces of this size: copying a gigabyte
+ * in one go keeps the CPU for seconds on a slow machine.
+ */
+#define MMAPDEMO_COPY_STEP SZ_1M
 
 /**
  * mmapdemo_buffer_max_size() - largest buffer a backend can provide
@@ -185,8 +193,12 @@ static int mmapdemo_vmalloc_alloc(struct mmapdemo_mem *mem, gfp_t gfp)
 	mem->vaddr = __vmalloc(mem->size, gfp | __GFP_ZERO);
 	if (!mem->vaddr)
 		return -ENOMEM;
-	for (i = 0; i < mem->npages; i++)
+	/* Each lookup walks the kernel's page tables: yield now and then. */
+	for (i = 0; i < mem->npages; i++) {
 		mem->pages[i] = vmalloc_to_page(mem->vaddr + (i << PAGE_SHIFT));
+		if (!(i % MMAPDEMO_CHUNK_PAGES))
+			cond_resched();
+	}
 	return 0;
 }
 
@@ -430,6 +442,24 @@ size_t mmapdemo_buffer_size(struct mmapdemo_buffer *buf)
 	return size;
 }
 
+/*
+ * Copies what stays across a resize, under the buffer's lock held for
+ * writing, in pieces with a chance to reschedule between them: a copy of
+ * gigabytes must not keep the CPU to itself.
+ */
+static void mmapdemo_mem_copy(struct mmapdemo_mem *to,
+			      const struct mmapdemo_mem *from)
+{
+	size_t len = min(to->size, from->size);
+	size_t done, step;
+
+	for (done = 0; done < len; done += step) {
+		step = min_t(size_t, len - done, MMAPDEMO_COPY_STEP);
+		memcpy(to->vaddr + done, from->vaddr + done, step);
+		cond_resched();
+	}
+}
+
 /**
  * mmapdemo_buffer_resize() - give the buffer a new size
  * @buf: the buffer
@@ -485,7 +515,7 @@ int mmapdemo_buffer_resize(struct mmapdemo_buffer *buf, u64 size)
 	 * whole length.
 	 */
 	unmap_mapping_range(buf->mapping, 0, 0, 0);
-	memcpy(mem->vaddr, old->vaddr, min(mem->size, old->size));
+	mmapdemo_mem_copy(mem, old);
 	buf->mem = mem;
 	up_write(&buf->lock);
 	atomic64_inc(&buf->resizes);
