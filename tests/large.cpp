@@ -17,8 +17,8 @@
 #include <atomic>
 
 #include <chrono>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <optional>
@@ -183,10 +183,12 @@ TEST_CASE("large: a gigabyte mapping and resize yield the CPU", "[large]") {
   const auto ms = [](auto d) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
   };
-  std::printf("note: %llu MiB: mmap %lld ms, shrink %lld ms, grow %lld ms; a thread on the same CPU waited up to %lld ms\n",
-              static_cast<unsigned long long>(size >> 20), static_cast<long long>(ms(mapped - started)),
-              static_cast<long long>(ms(shrunk - mapped)), static_cast<long long>(ms(grown - shrunk)),
-              static_cast<long long>(longest.count()));
+  std::printf(
+      "note: %llu MiB: mmap %lld ms, shrink %lld ms, grow %lld ms; a thread on the same CPU waited "
+      "up to %lld ms\n",
+      static_cast<unsigned long long>(size >> 20), static_cast<long long>(ms(mapped - started)),
+      static_cast<long long>(ms(shrunk - mapped)), static_cast<long long>(ms(grown - shrunk)),
+      static_cast<long long>(longest.count()));
 
   for (const auto at : marks) {
     CAPTURE(at);

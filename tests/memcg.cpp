@@ -64,7 +64,9 @@ class MemoryCgroup {
   // Moves the calling process into the cgroup; without Catch2, for children.
   void enter() const { write_file(path_ + "/cgroup.procs", "0"); }
   [[nodiscard]] std::uint64_t current() const { return read_number(path_ + "/memory.current"); }
-  void limit(std::uint64_t bytes) const { write_file(path_ + "/memory.max", std::to_string(bytes)); }
+  void limit(std::uint64_t bytes) const {
+    write_file(path_ + "/memory.max", std::to_string(bytes));
+  }
 
  private:
   std::string path_;
@@ -76,7 +78,7 @@ std::uint64_t test_size(const Device& device) {
   return device.info().backend == Backend::kmalloc ? 2u << 20 : 16u << 20;
 }
 
-TEST_CASE("memcg: a resize is charged to the resizer's cgroup", "[memcg]") {
+TEST_CASE("memcg: a resize is charged to the cgroup of the resizer", "[memcg]") {
   require_device();
   const MemoryCgroup cgroup;
   const RestoreSize restore;
@@ -165,8 +167,8 @@ TEST_CASE("memcg: concurrent resizers hold at most one new allocation", "[memcg]
   for (const auto& child : children) CHECK(child->wait() == ChildStatus::exited(0));
 }
 
-TEST_CASE("memcg: retained_bytes counts the old memory a remap mapping still holds",
-          "[memcg][observability]") {
+TEST_CASE("memcg: retained bytes in sysfs count the old memory a remap mapping still holds",
+          "[memcg]") {
   require_device();
   const RestoreSize restore;
   const auto size = restore.original();

@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include <csignal>
-#include <initializer_list>
 #include <cstdlib>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -118,8 +118,7 @@ TEST_CASE("nodes: a tmpfs node opened first can be unmounted after its mapping i
   CHECK(diff_pattern(mapping.bytes(), 0, seed) == "");
 }
 
-TEST_CASE("nodes: a tmpfs unmounted under a mapping through its node keeps it working",
-          "[nodes]") {
+TEST_CASE("nodes: a tmpfs unmounted under a mapping through its node keeps it working", "[nodes]") {
   auto module = Module::require();
   const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
@@ -184,7 +183,8 @@ TEST_CASE("nodes: a resize unmaps the mappings made through every node", "[nodes
     on_root.set_strategy(strategy);
 
     std::vector<Mapping> mappings;
-    for (const Device* device : std::initializer_list<const Device*>{&on_tmpfs, &on_devtmpfs, &on_root}) {
+    for (const Device* device :
+         std::initializer_list<const Device*>{&on_tmpfs, &on_devtmpfs, &on_root}) {
       mappings.push_back(Mapping::map(*device, size));
       touch(mappings.back().data() + size - 1);
     }
