@@ -29,6 +29,9 @@ using namespace mmapdemo::test;
 
 const std::string cgroup_root = "/sys/fs/cgroup";
 
+// Resizes of 16 MiB under TCG on a busy host can take seconds each.
+constexpr std::chrono::milliseconds slow_guest = 300s;
+
 // A child cgroup of the root with the memory controller, removed at the end
 // (once the processes the test moved into it have exited). SKIPs where the
 // kernel has no cgroup v2 or no memory controller.
@@ -114,12 +117,12 @@ TEST_CASE("memcg: a resize past memory.max fails with ENOMEM and changes nothing
     cgroup.enter();
     const auto resizer = open_with(Strategy::fault);
     entered.post();
-    if (!limited.wait()) return 1;
+    if (!limited.wait(slow_guest)) return 1;
     std::error_code ec;
     resizer.resize(2 * size, ec);
     return ec == std::errc::not_enough_memory ? 0 : 2;
   });
-  REQUIRE(entered.wait());
+  REQUIRE(entered.wait(slow_guest));
   // Room for the child's own pages, not for the new memory.
   cgroup.limit(cgroup.current() + (1u << 20));
   limited.post();
@@ -152,7 +155,7 @@ TEST_CASE("memcg: concurrent resizers hold at most one new allocation", "[memcg]
       cgroup.enter();
       const auto resizer = open_with(Strategy::fault);
       entered[i]->post();
-      if (!start.wait()) return 1;
+      if (!start.wait(slow_guest)) return 1;
       for (std::uint64_t round = 0; round < rounds; round++) {
         std::error_code ec;
         resizer.resize(size - round * page_size(), ec);
@@ -161,11 +164,11 @@ TEST_CASE("memcg: concurrent resizers hold at most one new allocation", "[memcg]
       return 0;
     }));
   }
-  for (const auto& notice : entered) REQUIRE(notice->wait());
+  for (const auto& notice : entered) REQUIRE(notice->wait(slow_guest));
   // Two buffers and slack for the charges kernels batch per CPU.
   cgroup.limit(cgroup.current() + 3 * size);
   for (std::size_t i = 0; i < resizers; i++) start.post();
-  for (const auto& child : children) CHECK(child->wait() == ChildStatus::exited(0));
+  for (const auto& child : children) CHECK(child->wait(slow_guest) == ChildStatus::exited(0));
 }
 
 TEST_CASE("memcg: retained bytes in sysfs count the old memory a remap mapping still holds",
