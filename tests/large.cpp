@@ -15,7 +15,6 @@
 
 #include <algorithm>
 #include <atomic>
-
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
