@@ -36,13 +36,29 @@
  * copies, as truncate does), copies what stays, publishes the new memory and
  * only then lets faults in again, which map the new pages, or raise SIGBUS
  * past the new end. The old memory is freed when its last user is gone.
+ *
+ * The buffer's address_space belongs to an inode of the driver's own, on a
+ * pseudo filesystem that is never mounted in any namespace, and not to any
+ * device node: a node on a tmpfs may be unlinked and its filesystem
+ * unmounted while the buffer lives on, and an inode held past that breaks
+ * the unmount. Every open file, through whichever node, maps through it.
+ *
+ * Memory a resize allocates is charged to the memory cgroup of the process
+ * that resizes, so a container given the device cannot grow the buffer past
+ * its own limit. The memory made at module load is charged to nobody: it
+ * lives as long as the module, longer than any cgroup insmod ran in.
  */
 
 #include <linux/err.h>
+#include <linux/fs.h>
 #include <linux/gfp.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
+#include <linux/mount.h>
 #include <linux/pagemap.h>
+#include <linux/pseudo_fs.h>
+#include <linux/sizes.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 
@@ -55,7 +71,16 @@
  * size comes from a module parameter or an ioctl, and a refusal is the
  * right outcome.
  */
-#define MMAPDEMO_GFP (GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN | __GFP_RETRY_MAYFAIL)
+#define MMAPDEMO_GFP (GFP_KERNEL | __GFP_NOWARN | __GFP_RETRY_MAYFAIL)
+
+/* "mmap" in ASCII: the pseudo filesystem's magic, for statfs() alone. */
+#define MMAPDEMO_FS_MAGIC 0x6d6d6170
+
+/*
+ * The resize copy yields between pieces of this size: copying a gigabyte
+ * in one go keeps the CPU for seconds on a slow machine.
+ */
+#define MMAPDEMO_COPY_STEP SZ_1M
 
 /**
  * mmapdemo_buffer_max_size() - largest buffer a backend can provide
@@ -70,11 +95,11 @@ size_t mmapdemo_buffer_max_size(enum mmapdemo_backend backend)
 	return (size_t)totalram_pages() << PAGE_SHIFT;
 }
 
-static int mmapdemo_kmalloc_alloc(struct mmapdemo_mem *mem)
+static int mmapdemo_kmalloc_alloc(struct mmapdemo_mem *mem, gfp_t gfp)
 {
 	pgoff_t i;
 
-	mem->vaddr = alloc_pages_exact(mem->size, MMAPDEMO_GFP);
+	mem->vaddr = alloc_pages_exact(mem->size, gfp | __GFP_ZERO);
 	if (!mem->vaddr)
 		return -ENOMEM;
 	for (i = 0; i < mem->npages; i++) {
@@ -111,14 +136,14 @@ static void mmapdemo_chunked_free_chunks(struct mmapdemo_mem *mem, pgoff_t end)
 	}
 }
 
-static int mmapdemo_chunked_alloc(struct mmapdemo_mem *mem)
+static int mmapdemo_chunked_alloc(struct mmapdemo_mem *mem, gfp_t gfp)
 {
 	pgoff_t i, j, n;
 	void *chunk;
 
 	for (i = 0; i < mem->npages; i += n) {
 		n = min_t(pgoff_t, mem->npages - i, MMAPDEMO_CHUNK_PAGES);
-		chunk = alloc_pages_exact(n << PAGE_SHIFT, MMAPDEMO_GFP);
+		chunk = alloc_pages_exact(n << PAGE_SHIFT, gfp | __GFP_ZERO);
 		if (!chunk)
 			goto free_chunks;
 		for (j = 0; j < n; j++)
@@ -161,15 +186,19 @@ bool mmapdemo_mem_is_chunk(const struct mmapdemo_mem *mem, pgoff_t pgoff)
 	return IS_ALIGNED(page_to_pfn(mem->pages[pgoff]), MMAPDEMO_CHUNK_PAGES);
 }
 
-static int mmapdemo_vmalloc_alloc(struct mmapdemo_mem *mem)
+static int mmapdemo_vmalloc_alloc(struct mmapdemo_mem *mem, gfp_t gfp)
 {
 	pgoff_t i;
 
-	mem->vaddr = __vmalloc(mem->size, MMAPDEMO_GFP);
+	mem->vaddr = __vmalloc(mem->size, gfp | __GFP_ZERO);
 	if (!mem->vaddr)
 		return -ENOMEM;
-	for (i = 0; i < mem->npages; i++)
+	/* Each lookup walks the kernel's page tables: yield now and then. */
+	for (i = 0; i < mem->npages; i++) {
 		mem->pages[i] = vmalloc_to_page(mem->vaddr + (i << PAGE_SHIFT));
+		if (!(i % MMAPDEMO_CHUNK_PAGES))
+			cond_resched();
+	}
 	return 0;
 }
 
@@ -178,24 +207,29 @@ static int mmapdemo_vmalloc_alloc(struct mmapdemo_mem *mem)
  * @backend: where the memory comes from
  * @size: size in bytes; a whole number of pages, at most
  *	mmapdemo_buffer_max_size(@backend)
+ * @charged: charge it to the memory cgroup of the calling process
+ *
+ * The page array and the pages are charged alike; with __GFP_RETRY_MAYFAIL
+ * a cgroup at its limit fails the allocation rather than invoking its OOM
+ * killer.
  *
  * Return: the memory with one reference, or ERR_PTR(-ENOMEM).
  */
 static struct mmapdemo_mem *mmapdemo_mem_create(enum mmapdemo_backend backend,
-						size_t size)
+						size_t size, bool charged)
 {
+	gfp_t gfp = MMAPDEMO_GFP | (charged ? __GFP_ACCOUNT : 0);
 	struct mmapdemo_mem *mem;
 	int ret;
 
-	mem = kzalloc(sizeof(*mem), GFP_KERNEL);
+	mem = kzalloc(sizeof(*mem), gfp);
 	if (!mem)
 		return ERR_PTR(-ENOMEM);
 	kref_init(&mem->ref);
 	mem->backend = backend;
 	mem->size = size;
 	mem->npages = size >> PAGE_SHIFT;
-	mem->pages = kvcalloc(mem->npages, sizeof(*mem->pages),
-			      GFP_KERNEL | __GFP_NOWARN);
+	mem->pages = kvcalloc(mem->npages, sizeof(*mem->pages), gfp);
 	if (!mem->pages) {
 		ret = -ENOMEM;
 		goto free_mem;
@@ -203,13 +237,13 @@ static struct mmapdemo_mem *mmapdemo_mem_create(enum mmapdemo_backend backend,
 
 	switch (backend) {
 	case MMAPDEMO_BACKEND_KMALLOC:
-		ret = mmapdemo_kmalloc_alloc(mem);
+		ret = mmapdemo_kmalloc_alloc(mem, gfp);
 		break;
 	case MMAPDEMO_BACKEND_CHUNKED:
-		ret = mmapdemo_chunked_alloc(mem);
+		ret = mmapdemo_chunked_alloc(mem, gfp);
 		break;
 	default:
-		ret = mmapdemo_vmalloc_alloc(mem);
+		ret = mmapdemo_vmalloc_alloc(mem, gfp);
 		break;
 	}
 	if (ret)
@@ -227,6 +261,8 @@ static void mmapdemo_mem_release(struct kref *ref)
 {
 	struct mmapdemo_mem *mem = container_of(ref, struct mmapdemo_mem, ref);
 
+	if (mem->retained)
+		atomic64_sub(mem->size, mem->retained);
 	switch (mem->backend) {
 	case MMAPDEMO_BACKEND_KMALLOC:
 		mmapdemo_kmalloc_free(mem);
@@ -251,36 +287,100 @@ void mmapdemo_mem_put(struct mmapdemo_mem *mem)
 	kref_put(&mem->ref, mmapdemo_mem_release);
 }
 
+/*
+ * The pseudo filesystem that holds the buffer's inode. It has no owner: the
+ * buffer keeps it mounted for as long as the module is loaded, and an owner
+ * would pin the module to itself.
+ */
+static int mmapdemo_fs_init_fs_context(struct fs_context *fc)
+{
+	return init_pseudo(fc, MMAPDEMO_FS_MAGIC) ? 0 : -ENOMEM;
+}
+
+static struct file_system_type mmapdemo_fs_type = {
+	.name = "mmapdemo",
+	.init_fs_context = mmapdemo_fs_init_fs_context,
+	.kill_sb = kill_anon_super,
+};
+
+static struct vfsmount *mmapdemo_fs_mnt;
+static int mmapdemo_fs_count;
+
+/**
+ * mmapdemo_inode_create() - an inode of the driver's own for the buffer
+ *
+ * Return: a new inode on the pseudo filesystem, which stays mounted until
+ * mmapdemo_inode_put(), or an ERR_PTR().
+ */
+static struct inode *mmapdemo_inode_create(void)
+{
+	struct inode *inode;
+	int ret;
+
+	ret = simple_pin_fs(&mmapdemo_fs_type, &mmapdemo_fs_mnt,
+			    &mmapdemo_fs_count);
+	if (ret)
+		return ERR_PTR(ret);
+	inode = alloc_anon_inode(mmapdemo_fs_mnt->mnt_sb);
+	if (IS_ERR(inode))
+		simple_release_fs(&mmapdemo_fs_mnt, &mmapdemo_fs_count);
+	return inode;
+}
+
+static void mmapdemo_inode_put(struct inode *inode)
+{
+	iput(inode);
+	simple_release_fs(&mmapdemo_fs_mnt, &mmapdemo_fs_count);
+}
+
 /**
  * mmapdemo_buffer_create() - allocate the buffer with zeroed memory
  * @backend: where the memory comes from
  * @size: size in bytes; a whole number of pages, at most
  *	mmapdemo_buffer_max_size(@backend)
  *
- * Return: the buffer with one reference (the caller's), or ERR_PTR(-ENOMEM).
+ * The memory is charged to no memory cgroup (see the top of this file).
+ *
+ * Return: the buffer with one reference (the caller's), or an ERR_PTR():
+ * -ENOMEM, or what mounting the pseudo filesystem returned.
  */
 struct mmapdemo_buffer *mmapdemo_buffer_create(enum mmapdemo_backend backend,
 					       size_t size)
 {
 	struct mmapdemo_buffer *buf;
 	struct mmapdemo_mem *mem;
+	struct inode *inode;
+	int ret;
 
 	buf = kzalloc(sizeof(*buf), GFP_KERNEL);
 	if (!buf)
 		return ERR_PTR(-ENOMEM);
-	mem = mmapdemo_mem_create(backend, size);
+	inode = mmapdemo_inode_create();
+	if (IS_ERR(inode)) {
+		ret = PTR_ERR(inode);
+		goto free_buf;
+	}
+	mem = mmapdemo_mem_create(backend, size, false);
 	if (IS_ERR(mem)) {
-		kfree(buf);
-		return ERR_CAST(mem);
+		ret = PTR_ERR(mem);
+		goto put_inode;
 	}
 	kref_init(&buf->ref);
 	init_rwsem(&buf->lock);
 	buf->mem = mem;
 	mutex_init(&buf->resize_lock);
 	buf->backend = backend;
+	buf->inode = inode;
+	buf->mapping = inode->i_mapping;
 	spin_lock_init(&buf->vmas_lock);
 	INIT_LIST_HEAD(&buf->vmas);
 	return buf;
+
+put_inode:
+	mmapdemo_inode_put(inode);
+free_buf:
+	kfree(buf);
+	return ERR_PTR(ret);
 }
 
 static void mmapdemo_buffer_release(struct kref *ref)
@@ -289,8 +389,7 @@ static void mmapdemo_buffer_release(struct kref *ref)
 
 	WARN_ON(!list_empty(&buf->vmas));
 	mmapdemo_mem_put(buf->mem);
-	if (buf->inode)
-		iput(buf->inode);
+	mmapdemo_inode_put(buf->inode);
 	mutex_destroy(&buf->resize_lock);
 	kfree(buf);
 }
@@ -317,24 +416,14 @@ void mmapdemo_buffer_put(struct mmapdemo_buffer *buf)
 /**
  * mmapdemo_buffer_attach() - make an opened file use the buffer's mapping
  * @buf: the buffer
- * @inode: the inode the file was opened through
- * @file: the file
+ * @file: the file, opened through any device node of the device
  *
- * The first inode opened lends its address_space to all: files opened
- * through other device nodes then share it, so a resize unmaps their
- * mappings too. The buffer keeps that inode until it is freed.
+ * Its mappings then go into the buffer's own address_space, where a resize
+ * finds and unmaps them; the node's inode is left alone.
  */
-void mmapdemo_buffer_attach(struct mmapdemo_buffer *buf, struct inode *inode,
-			    struct file *file)
+void mmapdemo_buffer_attach(struct mmapdemo_buffer *buf, struct file *file)
 {
-	mutex_lock(&buf->resize_lock);
-	if (!buf->inode) {
-		ihold(inode);
-		buf->inode = inode;
-		buf->mapping = inode->i_mapping;
-	}
 	file->f_mapping = buf->mapping;
-	mutex_unlock(&buf->resize_lock);
 }
 
 /**
@@ -353,6 +442,24 @@ size_t mmapdemo_buffer_size(struct mmapdemo_buffer *buf)
 	return size;
 }
 
+/*
+ * Copies what stays across a resize, under the buffer's lock held for
+ * writing, in pieces with a chance to reschedule between them: a copy of
+ * gigabytes must not keep the CPU to itself.
+ */
+static void mmapdemo_mem_copy(struct mmapdemo_mem *to,
+			      const struct mmapdemo_mem *from)
+{
+	size_t len = min(to->size, from->size);
+	size_t done, step;
+
+	for (done = 0; done < len; done += step) {
+		step = min_t(size_t, len - done, MMAPDEMO_COPY_STEP);
+		memcpy(to->vaddr + done, from->vaddr + done, step);
+		cond_resched();
+	}
+}
+
 /**
  * mmapdemo_buffer_resize() - give the buffer a new size
  * @buf: the buffer
@@ -362,8 +469,14 @@ size_t mmapdemo_buffer_size(struct mmapdemo_buffer *buf)
  * every process first, private copies included, so that a later access
  * raises SIGBUS; below it, mappings fault the moved pages back in.
  *
+ * The new memory is charged to the caller's memory cgroup, and allocated
+ * under the resize lock: however many processes resize at once, no more
+ * than one new allocation exists beside the current memory.
+ *
  * Return: 0; -EINVAL for size 0, -EFBIG past what the backend can
- * provide, -ENOMEM when the new memory cannot be allocated.
+ * provide, -ENOMEM when the new memory cannot be allocated (the caller's
+ * cgroup limit included), -EINTR when a fatal signal came while waiting for
+ * another resize. On error the buffer is unchanged.
  */
 int mmapdemo_buffer_resize(struct mmapdemo_buffer *buf, u64 size)
 {
@@ -375,11 +488,14 @@ int mmapdemo_buffer_resize(struct mmapdemo_buffer *buf, u64 size)
 	if (size > mmapdemo_buffer_max_size(buf->backend))
 		return -EFBIG;
 
-	mem = mmapdemo_mem_create(buf->backend, PAGE_ALIGN(size));
-	if (IS_ERR(mem))
+	if (mutex_lock_killable(&buf->resize_lock))
+		return -EINTR;
+	mem = mmapdemo_mem_create(buf->backend, PAGE_ALIGN(size), true);
+	if (IS_ERR(mem)) {
+		mutex_unlock(&buf->resize_lock);
 		return PTR_ERR(mem);
+	}
 
-	mutex_lock(&buf->resize_lock);
 	down_write(&buf->lock);
 	old = buf->mem;
 	/*
@@ -391,17 +507,15 @@ int mmapdemo_buffer_resize(struct mmapdemo_buffer *buf, u64 size)
 		lock_page(old->pages[i]);
 		unlock_page(old->pages[i]);
 	}
-	if (buf->mapping) {
-		if (mem->size < old->size)
-			unmap_mapping_range(buf->mapping, mem->size, 0, 1);
-		/*
-		 * All of the file, not only what @old covers: a remap mapping
-		 * made while an earlier resize ran holds pages of older memory
-		 * over its whole length.
-		 */
-		unmap_mapping_range(buf->mapping, 0, 0, 0);
-	}
-	memcpy(mem->vaddr, old->vaddr, min(mem->size, old->size));
+	if (mem->size < old->size)
+		unmap_mapping_range(buf->mapping, mem->size, 0, 1);
+	/*
+	 * All of the file, not only what @old covers: a remap mapping made
+	 * while an earlier resize ran holds pages of older memory over its
+	 * whole length.
+	 */
+	unmap_mapping_range(buf->mapping, 0, 0, 0);
+	mmapdemo_mem_copy(mem, old);
 	buf->mem = mem;
 	up_write(&buf->lock);
 	atomic64_inc(&buf->resizes);
@@ -412,8 +526,14 @@ int mmapdemo_buffer_resize(struct mmapdemo_buffer *buf, u64 size)
 	 * longer maps. The child's VMA is linked by now: a second pass
 	 * catches it before @old can be freed, as truncate_pagecache() does.
 	 */
-	if (buf->mapping)
-		unmap_mapping_range(buf->mapping, 0, 0, 0);
+	unmap_mapping_range(buf->mapping, 0, 0, 0);
+	/*
+	 * What mappings still hold of @old from here on counts as retained
+	 * until they let go (mmapdemo_mem_release()); with no such mapping
+	 * the put below frees it and takes it off the count at once.
+	 */
+	old->retained = &buf->retained;
+	atomic64_add(old->size, &buf->retained);
 	mutex_unlock(&buf->resize_lock);
 
 	mmapdemo_mem_put(old);

@@ -89,7 +89,7 @@ static int mmapdemo_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 	mmapdemo_buffer_get(mmapdemo_buf);
 	mf->buf = mmapdemo_buf;
-	mmapdemo_buffer_attach(mf->buf, inode, file);
+	mmapdemo_buffer_attach(mf->buf, file);
 	mutex_init(&mf->lock);
 	INIT_LIST_HEAD(&mf->parked);
 	mf->strategy = mmapdemo_default_strategy;

@@ -470,6 +470,8 @@ static int mmapdemo_remap(const struct mmapdemo_mem *mem,
 			goto zap;
 		addr += run << PAGE_SHIFT;
 		pgoff += run;
+		/* vmalloc memory: one call per page, a gigabyte in 262144. */
+		cond_resched();
 	}
 	return 0;
 

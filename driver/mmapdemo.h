@@ -41,8 +41,12 @@
  * @size: size in bytes, a whole number of pages
  * @npages: @size in pages
  * @backend: where the memory came from
+ * @retained: set when a resize has replaced this memory: the buffer's
+ *	count of bytes that only mappings still keep, which this memory is
+ *	part of until it is freed
  *
- * Never changes once created: a resize replaces the whole allocation.
+ * Never changes once created, but for @retained: a resize replaces the
+ * whole allocation.
  */
 struct mmapdemo_mem {
 	struct kref ref;
@@ -51,6 +55,7 @@ struct mmapdemo_mem {
 	size_t size;
 	pgoff_t npages;
 	enum mmapdemo_backend backend;
+	atomic64_t *retained;
 };
 
 /**
@@ -60,7 +65,8 @@ struct mmapdemo_mem {
  * @mem: the current memory; read it only under @lock
  * @resize_lock: one resize at a time
  * @backend: where the memory comes from
- * @inode: the inode whose address_space every open file uses
+ * @inode: the buffer's own inode, on the driver's pseudo filesystem, whose
+ *	address_space every open file uses
  * @mapping: @inode's address_space, so unmap_mapping_range() reaches every
  *	mapping of the buffer, whichever device node it was opened through
  * @vmas_lock: protects @vmas
@@ -71,6 +77,8 @@ struct mmapdemo_mem {
  * @remaps: mmap() calls the remap and prefault strategies have filled
  * @mmap_actions: those of @remaps the core filled from an mmap_action (7.x)
  * @resizes: successful resizes
+ * @retained: bytes of memory that resizes have replaced and that mappings
+ *	still keep allocated (a remap mapping pins what its mmap() filled in)
  */
 struct mmapdemo_buffer {
 	struct kref ref;
@@ -88,6 +96,7 @@ struct mmapdemo_buffer {
 	atomic64_t remaps;
 	atomic64_t mmap_actions;
 	atomic64_t resizes;
+	atomic64_t retained;
 };
 
 /**
@@ -146,8 +155,7 @@ struct mmapdemo_buffer *mmapdemo_buffer_create(enum mmapdemo_backend backend,
 					       size_t size);
 void mmapdemo_buffer_get(struct mmapdemo_buffer *buf);
 void mmapdemo_buffer_put(struct mmapdemo_buffer *buf);
-void mmapdemo_buffer_attach(struct mmapdemo_buffer *buf, struct inode *inode,
-			    struct file *file);
+void mmapdemo_buffer_attach(struct mmapdemo_buffer *buf, struct file *file);
 size_t mmapdemo_buffer_size(struct mmapdemo_buffer *buf);
 int mmapdemo_buffer_resize(struct mmapdemo_buffer *buf, u64 size);
 void mmapdemo_mem_put(struct mmapdemo_mem *mem);

@@ -16,6 +16,10 @@
  *	mmap_actions		those of them the kernel filled from the
  *				driver's mmap_action (.mmap_prepare only)
  *	resizes			successful MMAPDEMO_IOC_RESIZE calls
+ *	retained_bytes		bytes of memory resizes have replaced that
+ *				mappings still keep allocated: a remap
+ *				mapping keeps what its mmap() filled in until
+ *				its first fault or munmap() (.mmap kernels)
  *	mmap_interface		the file operation mmap() enters the driver
  *				through: mmap_prepare (7.x) or mmap
  *
@@ -110,6 +114,13 @@ static ssize_t resizes_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(resizes);
 
+static ssize_t retained_bytes_show(struct device *dev,
+				   struct device_attribute *attr, char *out)
+{
+	return mmapdemo_counter_emit(out, &mmapdemo_observed->retained);
+}
+static DEVICE_ATTR_RO(retained_bytes);
+
 static ssize_t mmap_interface_show(struct device *dev,
 				   struct device_attribute *attr, char *out)
 {
@@ -127,6 +138,7 @@ static struct attribute *mmapdemo_attrs[] = {
 	&dev_attr_remaps.attr,
 	&dev_attr_mmap_actions.attr,
 	&dev_attr_resizes.attr,
+	&dev_attr_retained_bytes.attr,
 	&dev_attr_mmap_interface.attr,
 	NULL,
 };

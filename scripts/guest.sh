@@ -38,6 +38,8 @@
 #   MMAPDEMO_VM_TIMEOUT    wall-clock limit of the guest in seconds (default
 #                          900, 5400 on the debug kernel, longer for long stress)
 #   MMAPDEMO_VM_APPEND     extra kernel command line arguments
+#   MMAPDEMO_VM_MEM        guest memory in MiB (default 1024; 3072 on the debug
+#                          kernel, 2048 for bench)
 #   MMAPDEMO_VM_SILENCE    the watchdog's limit: seconds without a line on the
 #                          results port before the guest counts as wedged
 #                          (default: the slowest step of the job plus slack)
@@ -269,10 +271,17 @@ if [[ $series == debug ]]; then
 	append="debug_pagealloc=on page_table_check=on preempt=full no5lvl kasan_multi_shot${append:+ $append}"
 	vm_timeout=$((vm_timeout + 4500))
 fi
-# KASAN's shadow and kmemleak's metadata need room beside the tests; the
+# KASAN's shadow and kmemleak's metadata need room beside the tests, and
+# the large-buffer test a gigabyte buffer and its replacement at once; the
 # benchmarks map a 256 MiB buffer next to anonymous and memfd copies.
-if [[ $series == debug || $job == bench ]]; then
+if [[ $series == debug ]]; then
+	vm_args+=(--mem 3072)
+elif [[ $job == bench ]]; then
 	vm_args+=(--mem 2048)
+fi
+if [[ -n ${MMAPDEMO_VM_MEM:-} ]]; then
+	[[ $MMAPDEMO_VM_MEM =~ ^[1-9][0-9]*$ ]] || die "MMAPDEMO_VM_MEM must be a number of MiB"
+	vm_args+=(--mem "$MMAPDEMO_VM_MEM")
 fi
 
 # The watchdog's limit: the longest a healthy guest goes without a line on
