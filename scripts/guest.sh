@@ -112,7 +112,7 @@ program() {
 
 # Every job but bench uses the command (the CLI tests run it too).
 if [[ $job != bench ]]; then
-	program /bin/mmapdemo "$build/userspace/userspace/mmapdemo"
+	program /bin/mmapdemo "$build/userspace/bin/mmapdemo"
 fi
 
 vmdir=$build/vm/$KVER
@@ -128,7 +128,7 @@ test)
 		export MMAPDEMO_TEST_TIMEOUT=${MMAPDEMO_TEST_TIMEOUT:-600}
 		export MMAPDEMO_BACKENDS=${MMAPDEMO_BACKENDS:-kmalloc chunked}
 	fi
-	program /bin/mmapdemo-tests "$build/userspace/tests/mmapdemo-tests"
+	program /bin/mmapdemo-tests "$build/userspace/bin/mmapdemo-tests"
 	files+=("/bin/runtests.sh=$root/tests/runtests.sh")
 	run=(/bin/runtests.sh /bin/mmapdemo-tests)
 	;;
@@ -166,14 +166,14 @@ stress)
 	if [[ $series == debug ]]; then
 		export MMAPDEMO_STRESS_SECONDS=${MMAPDEMO_STRESS_SECONDS:-150}
 	fi
-	program /bin/mmapdemo-stress "$build/userspace/tests/stress/mmapdemo-stress"
+	program /bin/mmapdemo-stress "$build/userspace/bin/mmapdemo-stress"
 	# Debian's stress-ng is dynamic: build-initramfs.sh brings its libraries.
 	stress_ng=$(command -v stress-ng) || die "stress-ng not found; run scripts/install-deps.sh"
 	files+=("/bin/stress-ng=$stress_ng" "/bin/stress-run.sh=$root/tests/stress/run.sh")
 	run=(/bin/stress-run.sh)
 	;;
 bench)
-	program /bin/mmapdemo-bench "$build/userspace/userspace/bench/mmapdemo-bench"
+	program /bin/mmapdemo-bench "$build/userspace/bin/mmapdemo-bench"
 	files+=("/bin/guest-bench.sh=$here/guest-bench.sh")
 	run=(/bin/guest-bench.sh)
 	;;
