@@ -9,6 +9,8 @@
 #include <climits>
 #include <utility>
 
+#include <mmapdemo/base/io.hpp>
+
 #include "syscall.hpp"
 
 namespace mmapdemo {
@@ -175,6 +177,14 @@ std::size_t Device::pwrite(std::span<const std::byte> buffer, std::uint64_t offs
   }
   ec.clear();
   return static_cast<std::size_t>(n);
+}
+
+void Device::read_all(std::span<std::byte> buffer, std::uint64_t offset) const {
+  base::read_all(fd_, buffer, offset, "pread " + name(path_) + range(offset, buffer.size()));
+}
+
+void Device::write_all(std::span<const std::byte> buffer, std::uint64_t offset) const {
+  base::write_all(fd_, buffer, offset, "pwrite " + name(path_) + range(offset, buffer.size()));
 }
 
 void Device::ring() const {

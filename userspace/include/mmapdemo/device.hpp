@@ -57,12 +57,17 @@ class Device {
   void resize(std::uint64_t size, std::error_code& ec) const noexcept;
 
   // One pread(2)/pwrite(2) (retried on EINTR): may be short, 0 at end of file.
-  std::size_t pread(std::span<std::byte> buffer, std::uint64_t offset) const;
-  std::size_t pread(std::span<std::byte> buffer, std::uint64_t offset,
-                    std::error_code& ec) const noexcept;
-  std::size_t pwrite(std::span<const std::byte> buffer, std::uint64_t offset) const;
-  std::size_t pwrite(std::span<const std::byte> buffer, std::uint64_t offset,
-                     std::error_code& ec) const noexcept;
+  [[nodiscard]] std::size_t pread(std::span<std::byte> buffer, std::uint64_t offset) const;
+  [[nodiscard]] std::size_t pread(std::span<std::byte> buffer, std::uint64_t offset,
+                                  std::error_code& ec) const noexcept;
+  [[nodiscard]] std::size_t pwrite(std::span<const std::byte> buffer, std::uint64_t offset) const;
+  [[nodiscard]] std::size_t pwrite(std::span<const std::byte> buffer, std::uint64_t offset,
+                                   std::error_code& ec) const noexcept;
+  // pread(2)/pwrite(2) until every byte is moved. Throws std::system_error,
+  // EIO when the buffer ends first, e.g. "pread /dev/mmapdemo (offset 0,
+  // length 8192) (offset 4096): nothing moved, 4096 bytes short".
+  void read_all(std::span<std::byte> buffer, std::uint64_t offset) const;
+  void write_all(std::span<const std::byte> buffer, std::uint64_t offset) const;
 
   // The doorbell, for processes that share the buffer and want to wake each
   // other instead of polling it. ring() counts one ring on the device and

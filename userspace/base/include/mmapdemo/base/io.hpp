@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: GPL-2.0
+// Reads and writes that go on until every byte is moved: pread()/pwrite()
+// may move fewer bytes than asked, and a caller that forgets is wrong only
+// sometimes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace mmapdemo::base {
+
+// pwrite() from offset until bytes are written, again after EINTR. Throws
+// std::system_error naming what: the call's error, or EIO when a call
+// writes nothing.
+void write_all(int fd, std::span<const std::byte> bytes, std::uint64_t offset,
+               std::string_view what);
+// pread() until bytes is full; EIO at an end of file before that.
+void read_all(int fd, std::span<std::byte> bytes, std::uint64_t offset, std::string_view what);
+
+// write() of all of bytes to a pipe or socket, again after EINTR; false on
+// an error (errno is kept), for children that must not throw.
+[[nodiscard]] bool write_fully(int fd, std::span<const std::byte> bytes) noexcept;
+// read() until end of file; what a child sent back.
+[[nodiscard]] std::size_t read_to_end(int fd, std::span<std::byte> into) noexcept;
+
+}  // namespace mmapdemo::base
