@@ -199,6 +199,17 @@ TEST_CASE("cli: write read and fill work on a regular file standing in for the d
         "mmapdemo: ioctl MMAPDEMO_IOC_RING " + f + ": Inappropriate ioctl for device\n");
 }
 
+TEST_CASE("cli: fill quotes its pattern with C escapes and shows UTF-8 text as it is", "[cli]") {
+  require_cli();
+  const TempFile file{64};
+  const auto& f = file.path();
+  const auto result =
+      mmapdemo({"--device", f, "fill", "--length", "8", "--pattern", "a\"b\\\tcaf\u00e9\x01"});
+  CHECK(result.status == ChildStatus::exited(0));
+  CHECK(result.out ==
+        "filled 8 bytes at offset 0 of " + f + " with pattern \"a\\\"b\\\\\\tcaf\u00e9\\x01\"\n");
+}
+
 // ---- the device --------------------------------------------------------------------
 
 TEST_CASE("cli: info prints the size page size backend and strategy of the device", "[cli]") {
@@ -228,7 +239,7 @@ TEST_CASE("cli: write then read round-trips as a hexdump and as raw bytes", "[cl
   CHECK(result.status == ChildStatus::exited(0));
   CHECK(result.out == "wrote 12 bytes at offset 4100 of /dev/mmapdemo\n");
   CHECK(result.err == "");
-  CHECK(diff_bytes(read_all(device, 12, 4100), as_bytes("hello, world")) == "");
+  CHECK_THAT(read_all(device, 12, 4100), HasBytes(as_bytes("hello, world")));
 
   result = mmapdemo({"read", "--offset", "4100", "--length", "12", "--raw"});
   CHECK(result.status == ChildStatus::exited(0));
@@ -252,7 +263,7 @@ TEST_CASE("cli: write takes its data from standard input when none is given", "[
   const auto result = mmapdemo({"write", "--offset", "8192"}, data);
   CHECK(result.status == ChildStatus::exited(0));
   CHECK(result.out == "wrote 512 bytes at offset 8192 of /dev/mmapdemo\n");
-  CHECK(diff_bytes(read_all(device, data.size(), 8192), as_bytes(data)) == "");
+  CHECK_THAT(read_all(device, data.size(), 8192), HasBytes(as_bytes(data)));
 }
 
 TEST_CASE("cli: write past the end of the buffer fails with ENOSPC", "[cli]") {
@@ -270,7 +281,7 @@ TEST_CASE("cli: write past the end of the buffer fails with ENOSPC", "[cli]") {
   CHECK(result.status == ChildStatus::exited(1));
   CHECK(result.err ==
         "mmapdemo: pwrite /dev/mmapdemo (offset " + end + ", length 2): No space left on device\n");
-  CHECK(diff_bytes(read_all(Device::open(path), 2, size - 2), as_bytes("ab")) == "");
+  CHECK_THAT(read_all(Device::open(path), 2, size - 2), HasBytes(as_bytes("ab")));
 }
 
 TEST_CASE("cli: fill sets a range to a byte or to a repeated pattern", "[cli]") {
@@ -290,21 +301,21 @@ TEST_CASE("cli: fill sets a range to a byte or to a repeated pattern", "[cli]") 
                           std::to_string(page - 1) + " of /dev/mmapdemo with byte 0xa5\n");
   const auto after = read_all(device, 3 * page, 0);
   const std::span<const std::byte> bytes{after};
-  CHECK(diff_pattern(bytes.first(page - 1), 0, seed) == "");
-  CHECK(diff_fill(bytes.subspan(page - 1, page + 2), std::byte{0xa5}) == "");
-  CHECK(diff_pattern(bytes.subspan(2 * page + 1), 2 * page + 1, seed) == "");
+  CHECK_THAT(bytes.first(page - 1), HasPattern(0, seed));
+  CHECK_THAT(bytes.subspan(page - 1, page + 2), IsFilledWith(std::byte{0xa5}));
+  CHECK_THAT(bytes.subspan(2 * page + 1), HasPattern(2 * page + 1, seed));
 
   result = mmapdemo({"fill", "--offset", "10", "--length", "7", "--pattern", "abc"});
   CHECK(result.status == ChildStatus::exited(0));
   CHECK(result.out == "filled 7 bytes at offset 10 of /dev/mmapdemo with pattern \"abc\"\n");
-  CHECK(diff_bytes(read_all(device, 7, 10), as_bytes("abcabca")) == "");
-  CHECK(diff_pattern(read_all(device, 10, 0), 0, seed) == "");
-  CHECK(diff_pattern(read_all(device, 10, 17), 17, seed) == "");
+  CHECK_THAT(read_all(device, 7, 10), HasBytes(as_bytes("abcabca")));
+  CHECK_THAT(read_all(device, 10, 0), HasPattern(0, seed));
+  CHECK_THAT(read_all(device, 10, 17), HasPattern(17, seed));
 
   // Without --length: to the end of the buffer.
   result = mmapdemo({"fill", "--offset", std::to_string(size - 3), "--byte", "7"});
   CHECK(result.status == ChildStatus::exited(0));
-  CHECK(diff_fill(read_all(device, 3, size - 3), std::byte{7}) == "");
+  CHECK_THAT(read_all(device, 3, size - 3), IsFilledWith(std::byte{7}));
 }
 
 TEST_CASE("cli: fill refuses a range that leaves the buffer", "[cli]") {
