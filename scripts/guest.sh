@@ -44,7 +44,8 @@
 #                          multi (a host thread per vCPU)
 # A watchdog (scripts/run-vm.sh) kills a guest that goes silent; a fresh boot
 # then runs the step it hung in once more and goes on (see the loop below).
-# Logs: $BUILD/vm/<kver>/<job>/{console,results,dmesg}.log
+# Logs: $BUILD/vm/<kver>/<job>/{console,results,dmesg}.log, and junit.xml
+# for the jobs that run the Catch2 suite (test, bundle)
 set -euo pipefail
 
 prog=${0##*/}
@@ -351,8 +352,18 @@ while :; do
 		[[ $resumable == false ]] || resume="retry:$step"
 	fi
 done
-# One file of results over every boot, for scripts/vm-suite.sh.
-cp "$all" "$results"
+# One file of results over every boot, for scripts/vm-suite.sh, and the
+# test runner's JUnit lines (tests/runtests.sh) apart as one document.
+grep -v '^JUNIT ' "$all" >"$results" || :
+rm -f "$outdir/junit.xml"
+if grep -q '^JUNIT ' "$all"; then
+	{
+		echo '<?xml version="1.0" encoding="UTF-8"?>'
+		echo "<testsuites name=\"mmapdemo $KVER $job\">"
+		sed -n 's/^JUNIT //p' "$all"
+		echo '</testsuites>'
+	} >"$outdir/junit.xml"
+fi
 if [[ $status -eq 0 ]] && grep -q '^FAIL ' "$all"; then
 	status=1
 fi
@@ -362,6 +373,7 @@ fi
 	echo "  console: $outdir/console.log"
 	echo "  results: $outdir/results.log"
 	echo "  dmesg:   $outdir/dmesg.log"
+	[[ ! -f $outdir/junit.xml ]] || echo "  junit:   $outdir/junit.xml"
 	if [[ -n $hung ]]; then
 		echo "  wedged the guest at least once:"
 		sed '/^$/d; s/^/    /' <<<"$hung"

@@ -89,12 +89,14 @@ run_test() {
 	mark "$b/$name"
 	taint0=$(cat /proc/sys/kernel/tainted)
 	t0=$(now_cs)
+	kernel_why=""
 	run=0
 	rc=0
 	while [ $rc -eq 0 ] && [ $run -lt "$repeat" ]; do
 		run_t0=$(now_cs)
-		timeout "$tmo" "$bin" --reporter compact --colour-mode none "$(catch2_filter "$name")" \
-			</dev/null >"$work/out" 2>&1 || rc=$?
+		rm -f "$work/junit"
+		timeout "$tmo" "$bin" --reporter compact --reporter "junit::out=$work/junit" \
+			--colour-mode none "$(catch2_filter "$name")" </dev/null >"$work/out" 2>&1 || rc=$?
 		run=$((run + 1))
 	done
 	el=$(($(now_cs) - t0))
@@ -114,8 +116,10 @@ run_test() {
 	if ! kernel_ok "$b/$name" "$taint0" >"$work/kernel"; then
 		verdict=FAIL
 		why="${why:+$why; }kernel reported problems"
+		kernel_why="kernel reported problems"
 	fi
 	report "$verdict" "$b/$name" "$el"
+	junit "$b" "$name" "$why" "$kernel_why"
 	[ "$repeat" -eq 1 ] || echo "  runs: $run of $repeat"
 	# What a test says it covered (e.g. how many allocations it failed).
 	grep '^note: ' "$work/out" | indent || :
@@ -126,6 +130,37 @@ run_test() {
 	fi
 	# Empty unless the kernel check found a problem or has a note.
 	cat "$work/kernel"
+}
+
+# Text as an XML attribute value.
+xml_attr() {
+	printf '%s' "$1" | sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g' -e 's/"/\&quot;/g'
+}
+
+# junit BACKEND NAME WHY KERNEL: Catch2's JUnit report of the test, its
+# <testsuite> and classnames named after the backend, as "JUNIT <line>"
+# lines on the results port (scripts/guest.sh gathers them into junit.xml).
+# What Catch2 could not report, a run without a report (timed out, killed:
+# WHY) or a kernel problem (KERNEL), is a failing <testcase> of its own.
+junit() {
+	[ -c "$results_port" ] || return 0
+	{
+		failure=$4
+		if grep -q '</testsuite>' "$work/junit" 2>/dev/null; then
+			sed -e '/^<?xml/d' -e '/<\/*testsuites>/d' -e '/<\/testsuite>/d' \
+				-e "s/<testsuite name=\"[^\"]*\"/<testsuite name=\"$1\"/" \
+				-e "s/classname=\"[^\"]*\"/classname=\"$1\"/g" "$work/junit"
+		else
+			echo "<testsuite name=\"$1\" tests=\"1\" failures=\"1\" errors=\"0\">"
+			failure=${3:-no report}
+		fi
+		if [ -n "$failure" ]; then
+			echo "<testcase classname=\"$1\" name=\"$(xml_attr "$2")\">"
+			echo "<failure message=\"$(xml_attr "$failure")\" type=\"runner\"/>"
+			echo "</testcase>"
+		fi
+		echo "</testsuite>"
+	} | sed 's/^/JUNIT /' >"$results_port"
 }
 
 # Every test of a backend fails when its module cannot be set up.
