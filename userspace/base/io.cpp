@@ -10,39 +10,42 @@
 namespace mmapdemo::base {
 namespace {
 
-// Calls io(bytes, offset) until all of bytes is moved; io returns what
-// pread()/pwrite() return.
-template <class Bytes, class Io>
-void move_all(Bytes bytes, std::uint64_t offset, std::string_view what, Io io) {
-  while (!bytes.empty()) {
-    const ssize_t n = io(bytes, offset);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw std::system_error(errno, std::generic_category(), std::string{what});
-    if (n == 0) {  // an end of file, or a device that moves nothing: it would loop forever
-      throw std::system_error(std::make_error_code(std::errc::io_error),
-                              std::string{what} + " (offset " + std::to_string(offset) +
-                                  "): nothing moved, " + std::to_string(bytes.size()) +
-                                  " bytes short");
-    }
-    const auto moved = static_cast<std::size_t>(n);
-    bytes = bytes.subspan(moved);
-    offset += moved;
+// One pread()/pwrite() (io), again after EINTR; throws naming what.
+template <class Io>
+std::size_t once(Io io, std::string_view what) {
+  for (;;) {
+    const ssize_t n = io();
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno != EINTR) throw std::system_error(errno, std::generic_category(), std::string{what});
   }
+}
+
+std::string nothing_moved(std::string_view what, std::uint64_t offset, std::size_t left) {
+  return std::string{what} + " (offset " + std::to_string(offset) + "): nothing moved, " +
+         std::to_string(left) + " bytes short";
 }
 
 }  // namespace
 
 void write_all(int fd, std::span<const std::byte> bytes, std::uint64_t offset,
                std::string_view what) {
-  move_all(bytes, offset, what, [fd](std::span<const std::byte> b, std::uint64_t at) {
-    return ::pwrite(fd, b.data(), b.size(), static_cast<off_t>(at));
-  });
+  move_all(
+      bytes, offset,
+      [&](std::span<const std::byte> rest, std::uint64_t at) {
+        return once([&] { return ::pwrite(fd, rest.data(), rest.size(), static_cast<off_t>(at)); },
+                    what);
+      },
+      [&](std::uint64_t at, std::size_t left) { return nothing_moved(what, at, left); });
 }
 
 void read_all(int fd, std::span<std::byte> bytes, std::uint64_t offset, std::string_view what) {
-  move_all(bytes, offset, what, [fd](std::span<std::byte> b, std::uint64_t at) {
-    return ::pread(fd, b.data(), b.size(), static_cast<off_t>(at));
-  });
+  move_all(
+      bytes, offset,
+      [&](std::span<std::byte> rest, std::uint64_t at) {
+        return once([&] { return ::pread(fd, rest.data(), rest.size(), static_cast<off_t>(at)); },
+                    what);
+      },
+      [&](std::uint64_t at, std::size_t left) { return nothing_moved(what, at, left); });
 }
 
 bool write_fully(int fd, std::span<const std::byte> bytes) noexcept {

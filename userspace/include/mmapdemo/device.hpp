@@ -63,9 +63,10 @@ class Device {
   [[nodiscard]] std::size_t pwrite(std::span<const std::byte> buffer, std::uint64_t offset) const;
   [[nodiscard]] std::size_t pwrite(std::span<const std::byte> buffer, std::uint64_t offset,
                                    std::error_code& ec) const noexcept;
-  // pread(2)/pwrite(2) until every byte is moved. Throws std::system_error,
-  // EIO when the buffer ends first, e.g. "pread /dev/mmapdemo (offset 0,
-  // length 8192) (offset 4096): nothing moved, 4096 bytes short".
+  // pread(2)/pwrite(2) until every byte is moved. Throws the failing call's
+  // std::system_error, e.g. "pwrite /dev/mmapdemo (offset 1048576, length
+  // 2): No space left on device" after the part that fit, or EIO when the
+  // file ends first: "pread /dev/mmapdemo (offset 4096, length 4096): end of file".
   void read_all(std::span<std::byte> buffer, std::uint64_t offset) const;
   void write_all(std::span<const std::byte> buffer, std::uint64_t offset) const;
 

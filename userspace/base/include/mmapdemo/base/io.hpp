@@ -7,9 +7,28 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
+#include <system_error>
 
 namespace mmapdemo::base {
+
+// Calls step(rest, offset), one transfer that returns how many bytes it
+// moved and throws on an error, until all of bytes is moved. A step that
+// moves nothing (an end of file) would loop forever: short_of(offset, left)
+// names it in the std::system_error (EIO) thrown instead.
+template <class Bytes, class Step, class ShortOf>
+void move_all(Bytes bytes, std::uint64_t offset, Step step, ShortOf short_of) {
+  while (!bytes.empty()) {
+    const std::size_t moved = step(bytes, offset);
+    if (moved == 0) {
+      throw std::system_error(std::make_error_code(std::errc::io_error),
+                              short_of(offset, bytes.size()));
+    }
+    bytes = bytes.subspan(moved);
+    offset += moved;
+  }
+}
 
 // pwrite() from offset until bytes are written, again after EINTR. Throws
 // std::system_error naming what: the call's error, or EIO when a call
