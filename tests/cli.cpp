@@ -15,6 +15,7 @@
 
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
+#include <catch2/generators/catch_generators_range.hpp>
 
 #include "support.hpp"
 
@@ -55,6 +56,16 @@ std::string joined(const std::vector<std::string>& args) {
 
 std::span<const std::byte> as_bytes(std::string_view text) {
   return std::as_bytes(std::span{text.data(), text.size()});
+}
+
+// The command lines given, then every seed scenario's.
+std::vector<std::vector<std::string>> and_every_seed(
+    std::vector<std::vector<std::string>> commands) {
+  for (const auto* scenario :
+       {"shared-write", "private-write", "two-process", "parent-child", "bounds", "read-vs-mmap"}) {
+    commands.push_back({"seed", scenario});
+  }
+  return commands;
 }
 
 // A regular file of size zero bytes under $TMPDIR (or /tmp), removed after.
@@ -113,7 +124,7 @@ TEST_CASE("cli: usage errors exit with status 2 and say what is wrong", "[cli]")
 
 TEST_CASE("cli: --help of every subcommand exits 0 and shows its usage", "[cli]") {
   require_cli();
-  const auto args = GENERATE(values<std::vector<std::string>>({
+  const auto args = GENERATE(from_range(and_every_seed({
       {},
       {"info"},
       {"read"},
@@ -123,13 +134,7 @@ TEST_CASE("cli: --help of every subcommand exits 0 and shows its usage", "[cli]"
       {"ring"},
       {"resize"},
       {"seed"},
-      {"seed", "shared-write"},
-      {"seed", "private-write"},
-      {"seed", "two-process"},
-      {"seed", "parent-child"},
-      {"seed", "bounds"},
-      {"seed", "read-vs-mmap"},
-  }));
+  })));
   CAPTURE(joined(args));
   auto with_help = args;
   with_help.emplace_back("--help");
@@ -143,7 +148,7 @@ TEST_CASE("cli: --help of every subcommand exits 0 and shows its usage", "[cli]"
 // Whatever the subcommand, the message names the device and the errno text.
 TEST_CASE("cli: a missing device exits 1 naming the path and the errno text", "[cli]") {
   require_cli();
-  const auto args = GENERATE(values<std::vector<std::string>>({
+  const auto args = GENERATE(from_range(and_every_seed({
       {"info"},
       {"read"},
       {"write", "data"},
@@ -151,13 +156,7 @@ TEST_CASE("cli: a missing device exits 1 naming the path and the errno text", "[
       {"watch", "--timeout", "100"},
       {"ring"},
       {"resize", "8192"},
-      {"seed", "shared-write"},
-      {"seed", "private-write"},
-      {"seed", "two-process"},
-      {"seed", "parent-child"},
-      {"seed", "bounds"},
-      {"seed", "read-vs-mmap"},
-  }));
+  })));
   auto with_device = args;
   with_device.insert(with_device.begin(), {"--device", missing});
   CAPTURE(joined(with_device));

@@ -105,14 +105,11 @@ TEST_CASE("coherency: read fills and write drains a mapping of the same device",
 
 // The parent maps with the strategy under test; the child opens the device
 // itself, maps it with the other strategy, and also uses pwrite()/pread().
-TEST_CASE("coherency: writes in one process are visible in another at once", "[coherency]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto page = page_size();
+TEST_CASE_METHOD(DeviceTest, "coherency: writes in one process are visible in another at once",
+                 "[coherency]") {
+  open(GENERATE(from_range(all_strategies)));
   const auto child_seed = new_seed();
   const auto parent_seed = new_seed();
-  const auto device = open_device(strategy);
   auto mapping = Mapping::map(device, 4 * page);
 
   const Notice child_wrote;

@@ -47,29 +47,19 @@ TEST_CASE_METHOD(DeviceTest, "cow: only page-based strategies map privately", "[
   }
 }
 
-TEST_CASE("cow: a private mapping reads the buffer", "[cow]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto page = page_size();
-  const auto seed = new_seed();
-
-  const auto device = open_device(strategy);
+TEST_CASE_METHOD(DeviceTest, "cow: a private mapping reads the buffer", "[cow]") {
+  open(GENERATE(from_range(all_strategies)));
   write_all(device, pattern(4 * page, 0, seed), 0);
   const auto mapping = map_private(device, strategy, 4 * page);
   if (!mapping) return;
   CHECK_THAT(mapping->bytes(), HasPattern(0, seed));
 }
 
-TEST_CASE("cow: a private write never reaches the buffer", "[cow]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto page = page_size();
+TEST_CASE_METHOD(DeviceTest, "cow: a private write never reaches the buffer", "[cow]") {
+  open(GENERATE(from_range(all_strategies)));
   const auto shared_seed = new_seed();
   const auto private_seed = new_seed();
 
-  const auto device = open_device(strategy);
   write_all(device, pattern(2 * page, 0, shared_seed), 0);
   auto mapping = map_private(device, strategy, 2 * page);
   if (!mapping) return;
@@ -92,17 +82,14 @@ TEST_CASE("cow: a private write never reaches the buffer", "[cow]") {
         }) == ChildStatus::exited(0));
 }
 
-TEST_CASE("cow: private writes of a forked child and its parent stay their own", "[cow]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto page = page_size();
+TEST_CASE_METHOD(DeviceTest, "cow: private writes of a forked child and its parent stay their own",
+                 "[cow]") {
+  open(GENERATE(from_range(all_strategies)));
   const auto shared_seed = new_seed();
   const auto parent_before = new_seed();
   const auto parent_after = new_seed();
   const auto child_seed = new_seed();
 
-  const auto device = open_device(strategy);
   write_all(device, pattern(2 * page, 0, shared_seed), 0);
   auto mapping = map_private(device, strategy, 2 * page);
   if (!mapping) return;
@@ -125,17 +112,14 @@ TEST_CASE("cow: private writes of a forked child and its parent stay their own",
   CHECK_THAT(read_all(device, 2 * page, 0), HasPattern(0, shared_seed));
 }
 
-TEST_CASE("cow: unwritten pages of a private mapping follow the buffer", "[cow]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto page = page_size();
+TEST_CASE_METHOD(DeviceTest, "cow: unwritten pages of a private mapping follow the buffer",
+                 "[cow]") {
+  open(GENERATE(from_range(all_strategies)));
   const auto old_seed = new_seed();
   const auto private_seed = new_seed();
   const auto updated_seed = new_seed();
   const auto stored_seed = new_seed();
 
-  const auto device = open_device(strategy);
   write_all(device, pattern(3 * page, 0, old_seed), 0);
   auto mapping = map_private(device, strategy, 3 * page);
   if (!mapping) return;
@@ -154,15 +138,11 @@ TEST_CASE("cow: unwritten pages of a private mapping follow the buffer", "[cow]"
   CHECK_THAT(mapping->bytes().subspan(page), HasPattern(page, stored_seed));
 }
 
-TEST_CASE("cow: a read-only private mapping reads and follows the buffer", "[cow]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto page = page_size();
-  const auto seed = new_seed();
+TEST_CASE_METHOD(DeviceTest, "cow: a read-only private mapping reads and follows the buffer",
+                 "[cow]") {
+  open(GENERATE(from_range(all_strategies)));
   const auto seed2 = new_seed();
 
-  const auto device = open_device(strategy);
   write_all(device, pattern(2 * page, 0, seed), 0);
   const auto mapping = map_private(device, strategy, 2 * page, Protection::read_only);
   if (!mapping) return;

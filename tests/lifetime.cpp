@@ -34,15 +34,11 @@ TEST_CASE_METHOD(DeviceTest, "lifetime: data survives munmap and a new mmap", "[
   CHECK_THAT(part.bytes(), HasPattern(2 * page, seed));
 }
 
-TEST_CASE("lifetime: a mapping stays usable after close of its file", "[lifetime]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto page = page_size();
-  const auto seed = new_seed();
+TEST_CASE_METHOD(DeviceTest, "lifetime: a mapping stays usable after close of its file",
+                 "[lifetime]") {
+  open(GENERATE(from_range(all_strategies)));
   const auto seed2 = new_seed();
 
-  auto device = open_device(strategy);
   auto mapping = Mapping::map(device, 2 * page);
   device.close();
 

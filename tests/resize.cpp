@@ -55,15 +55,11 @@ std::string describe(const Kind& kind) {
          (kind.sharing == Sharing::shared ? " MAP_SHARED" : " MAP_PRIVATE");
 }
 
-TEST_CASE("resize: growing keeps the data and zeroes the new pages", "[resize]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
+TEST_CASE_METHOD(DeviceTest, "resize: growing keeps the data and zeroes the new pages",
+                 "[resize]") {
+  open(GENERATE(from_range(all_strategies)));
   const RestoreSize restore;
-  const auto page = page_size();
   const auto size = restore.original();
-  const auto seed = new_seed();
-  const auto device = open_device(strategy);
 
   auto mapping = Mapping::map(device, size);
   fill_pattern(mapping.bytes(), 0, seed);

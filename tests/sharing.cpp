@@ -18,14 +18,9 @@ namespace {
 using namespace mmapdemo;
 using namespace mmapdemo::test;
 
-TEST_CASE("sharing: a forked child and its parent share the mapping both ways", "[sharing]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto page = page_size();
-  const auto seed = new_seed();
-
-  const auto device = open_device(strategy);
+TEST_CASE_METHOD(DeviceTest, "sharing: a forked child and its parent share the mapping both ways",
+                 "[sharing]") {
+  open(GENERATE(from_range(all_strategies)));
   auto mapping = Mapping::map(device, 2 * page);
   fill_pattern(mapping.bytes().first(page), 0, seed);
 
@@ -80,14 +75,10 @@ TEST_CASE("sharing: two processes that map the device on their own see each othe
   CHECK(b.wait() == ChildStatus::exited(0));
 }
 
-TEST_CASE("sharing: threads write disjoint slices of one mapping", "[sharing]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
+TEST_CASE_METHOD(DeviceTest, "sharing: threads write disjoint slices of one mapping", "[sharing]") {
+  open(GENERATE(from_range(all_strategies)));
   constexpr std::size_t threads = 4;
-  const auto seed = new_seed();
 
-  const auto device = open_device(strategy);
   const auto size = device.info().size;
   auto mapping = Mapping::map(device, size);
   const auto slice = size / threads;
@@ -135,14 +126,8 @@ TEST_CASE("sharing: threads with their own files and mappings see each other", "
   CHECK(saw_all == std::vector<int>(threads, 1));
 }
 
-TEST_CASE("sharing: mappings of one file alias each other", "[sharing]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto page = page_size();
-  const auto seed = new_seed();
-
-  const auto device = open_device(strategy);
+TEST_CASE_METHOD(DeviceTest, "sharing: mappings of one file alias each other", "[sharing]") {
+  open(GENERATE(from_range(all_strategies)));
   auto first = Mapping::map(device, 2 * page);
   auto second = Mapping::map(device, 2 * page);
   auto second_page = Mapping::map(device, page, page);
@@ -176,16 +161,11 @@ TEST_CASE("sharing: mappings through files with different strategies alias", "[s
   CHECK_THAT(by_remap.bytes().subspan(page), HasPattern(page, seed));
 }
 
-TEST_CASE("sharing: what one file wrote the next file maps and reads", "[sharing]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto page = page_size();
-  const auto seed = new_seed();
-
+TEST_CASE_METHOD(DeviceTest, "sharing: what one file wrote the next file maps and reads",
+                 "[sharing]") {
+  open(GENERATE(from_range(all_strategies)));
   write_all(open_device(other(strategy)), pattern(3 * page, 0, seed), 0);  // closed right after
 
-  const auto device = open_device(strategy);
   CHECK_THAT(read_all(device, 3 * page, 0), HasPattern(0, seed));
   const auto mapping = Mapping::map(device, 3 * page, 0, Protection::read_only);
   CHECK_THAT(mapping.bytes(), HasPattern(0, seed));
