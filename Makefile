@@ -35,6 +35,9 @@ BUNDLE_KERNEL ?= $(DEMO_KERNEL)
 # One build tree per kernel: Kbuild writes its objects next to the sources.
 KMOD_DIR := $(BUILD)/kmod/$(KVER)
 USERSPACE_DIR := $(BUILD)/userspace
+# The one configure line of the static user space; its programs land in
+# $(USERSPACE_DIR)/bin.
+CONFIGURE_USERSPACE = cmake -S . -B $(USERSPACE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMMAPDEMO_STATIC=ON
 
 # Headers inside a build root (scripts/build-root.sh: KDIR is
 # <root>/usr/src/linux-headers-<abi>) need that root's compiler and C
@@ -62,7 +65,7 @@ module:
 	@echo "module: $(KMOD_DIR)/mmapdemo.ko"
 
 userspace:
-	cmake -S . -B $(USERSPACE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMMAPDEMO_STATIC=ON
+	$(CONFIGURE_USERSPACE)
 	cmake --build $(USERSPACE_DIR) -j$(shell nproc)
 
 # The suite for a machine of one's own: unpack, then run.sh as root there.
@@ -104,7 +107,7 @@ demo: deps
 # Only the harness is built: the guests need nothing else, and the suite's
 # build would take minutes of the bench's time budget.
 bench: deps
-	cmake -S . -B $(USERSPACE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMMAPDEMO_STATIC=ON
+	$(CONFIGURE_USERSPACE)
 	cmake --build $(USERSPACE_DIR) -j$(shell nproc) --target mmapdemo-bench
 	scripts/bench.sh $(KERNELS)
 

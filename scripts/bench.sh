@@ -55,7 +55,7 @@ backends=${MMAPDEMO_BENCH_BACKENDS:-kmalloc vmalloc chunked}
 [[ $parts =~ ^[a-z0-9,-]+$ && $backends =~ ^[a-z\ ]+$ ]] ||
 	die "unexpected MMAPDEMO_BENCH_PARTS or MMAPDEMO_BENCH_BACKENDS"
 
-bin=$build/userspace/userspace/bench/mmapdemo-bench
+bin=$build/userspace/bin/mmapdemo-bench
 [[ -x $bin ]] || die "$bin not found; run 'make bench'"
 # The guest has no C library: a dynamically linked binary cannot start there.
 if readelf -l "$bin" 2>/dev/null | grep -q 'program interpreter'; then

@@ -61,7 +61,7 @@ trap 'rm -rf "$stage"' EXIT
 dir=$stage/$name
 mkdir -p "$dir/bin"
 
-for bin in "$userspace/tests/mmapdemo-tests" "$userspace/userspace/mmapdemo" "$busybox"; do
+for bin in "$userspace/bin/mmapdemo-tests" "$userspace/bin/mmapdemo" "$busybox"; do
 	static "$bin"
 	install -m 755 "$bin" "$dir/bin/"
 done

@@ -50,7 +50,8 @@
 #                          each, say) can run side by side
 # A watchdog (scripts/run-vm.sh) kills a guest that goes silent; a fresh boot
 # then runs the step it hung in once more and goes on (see the loop below).
-# Logs: $BUILD/vm/<kver>/<run>/{console,results,dmesg}.log
+# Logs: $BUILD/vm/<kver>/<run>/{console,results,dmesg}.log, and junit.xml
+# for the jobs that run the Catch2 suite (test, bundle)
 set -euo pipefail
 
 prog=${0##*/}
@@ -121,7 +122,7 @@ program() {
 
 # Every job but bench uses the command (the CLI tests run it too).
 if [[ $job != bench ]]; then
-	program /bin/mmapdemo "$build/userspace/userspace/mmapdemo"
+	program /bin/mmapdemo "$build/userspace/bin/mmapdemo"
 fi
 
 vmdir=$build/vm/$KVER
@@ -137,7 +138,7 @@ test)
 		export MMAPDEMO_TEST_TIMEOUT=${MMAPDEMO_TEST_TIMEOUT:-600}
 		export MMAPDEMO_BACKENDS=${MMAPDEMO_BACKENDS:-kmalloc chunked}
 	fi
-	program /bin/mmapdemo-tests "$build/userspace/tests/mmapdemo-tests"
+	program /bin/mmapdemo-tests "$build/userspace/bin/mmapdemo-tests"
 	files+=("/bin/runtests.sh=$root/tests/runtests.sh")
 	run=(/bin/runtests.sh /bin/mmapdemo-tests)
 	;;
@@ -175,14 +176,14 @@ stress)
 	if [[ $series == debug ]]; then
 		export MMAPDEMO_STRESS_SECONDS=${MMAPDEMO_STRESS_SECONDS:-150}
 	fi
-	program /bin/mmapdemo-stress "$build/userspace/tests/stress/mmapdemo-stress"
+	program /bin/mmapdemo-stress "$build/userspace/bin/mmapdemo-stress"
 	# Debian's stress-ng is dynamic: build-initramfs.sh brings its libraries.
 	stress_ng=$(command -v stress-ng) || die "stress-ng not found; run scripts/install-deps.sh"
 	files+=("/bin/stress-ng=$stress_ng" "/bin/stress-run.sh=$root/tests/stress/run.sh")
 	run=(/bin/stress-run.sh)
 	;;
 bench)
-	program /bin/mmapdemo-bench "$build/userspace/userspace/bench/mmapdemo-bench"
+	program /bin/mmapdemo-bench "$build/userspace/bin/mmapdemo-bench"
 	files+=("/bin/guest-bench.sh=$here/guest-bench.sh")
 	run=(/bin/guest-bench.sh)
 	;;
@@ -373,8 +374,18 @@ while :; do
 		[[ $resumable == false ]] || resume="retry:$step"
 	fi
 done
-# One file of results over every boot, for scripts/vm-suite.sh.
-cp "$all" "$results"
+# One file of results over every boot, for scripts/vm-suite.sh, and the
+# test runner's JUnit lines (tests/runtests.sh) apart as one document.
+grep -v '^JUNIT ' "$all" >"$results" || :
+rm -f "$outdir/junit.xml"
+if grep -q '^JUNIT ' "$all"; then
+	{
+		echo '<?xml version="1.0" encoding="UTF-8"?>'
+		echo "<testsuites name=\"mmapdemo $KVER $job\">"
+		sed -n 's/^JUNIT //p' "$all"
+		echo '</testsuites>'
+	} >"$outdir/junit.xml"
+fi
 if [[ $status -eq 0 ]] && grep -q '^FAIL ' "$all"; then
 	status=1
 fi
@@ -384,6 +395,7 @@ fi
 	echo "  console: $outdir/console.log"
 	echo "  results: $outdir/results.log"
 	echo "  dmesg:   $outdir/dmesg.log"
+	[[ ! -f $outdir/junit.xml ]] || echo "  junit:   $outdir/junit.xml"
 	if [[ -n $hung ]]; then
 		echo "  wedged the guest at least once:"
 		sed '/^$/d; s/^/    /' <<<"$hung"

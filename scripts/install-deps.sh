@@ -22,7 +22,7 @@ prog=${0##*/}
 
 bookworm_pkgs=(
 	build-essential g++ cmake make qemu-system-x86 busybox-static cpio kmod
-	gzip dwarves libcli11-dev libfmt-dev libbenchmark-dev sparse flex bison
+	gzip dwarves libcli11-dev libfmt-dev nlohmann-json3-dev sparse flex bison
 	bc libelf-dev libssl-dev shellcheck xz-utils zstd clang-format clang-tidy dkms
 	stress-ng python3 python3-matplotlib debootstrap
 	# The debug kernel's sources (scripts/build-debug-kernel.sh): installed

@@ -148,28 +148,25 @@ TEST_CASE("access: a debugger reads and writes the mapping of every strategy thr
     return n < 0 ? failure(static_cast<int>(-n)) : 0;
   });
   REQUIRE(status == ChildStatus::exited(0));
-  CHECK(diff_pattern(read_all(device, page, 0), 0, seed) == "");
-  CHECK(diff_pattern(read_all(device, page, page), page, seed2) == "");
-  CHECK(diff_pattern(mapping.bytes().subspan(page, page), page, seed2) == "");
+  CHECK_THAT(read_all(device, page, 0), HasPattern(0, seed));
+  CHECK_THAT(read_all(device, page, page), HasPattern(page, seed2));
+  CHECK_THAT(mapping.bytes().subspan(page, page), HasPattern(page, seed2));
 }
 
-TEST_CASE("access: /proc/pid/mem cannot write through a read-only shared mapping", "[access]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto device = open_device(strategy);
-  const auto page = page_size();
-  const auto seed = new_seed();
+TEST_CASE_METHOD(DeviceTest,
+                 "access: /proc/pid/mem cannot write through a read-only shared mapping",
+                 "[access]") {
+  open(GENERATE(from_range(all_strategies)));
   write_all(device, pattern(page, 0, seed), 0);
   const auto mapping = Mapping::map(device, page, 0, Protection::read_only);
 
   auto other = pattern(page, 0, new_seed());
   CHECK(proc_mem(::getpid(), true, address_of(mapping.data()), other) == -EIO);
-  CHECK(diff_pattern(read_all(device, page, 0), 0, seed) == "");
+  CHECK_THAT(read_all(device, page, 0), HasPattern(0, seed));
   // Reading is what a debugger does, and works.
   std::vector<std::byte> got(page);
   CHECK(proc_mem(::getpid(), false, address_of(mapping.data()), got) == static_cast<long>(page));
-  CHECK(diff_pattern(got, 0, seed) == "");
+  CHECK_THAT(got, HasPattern(0, seed));
 }
 
 TEST_CASE("access: a debugger write to a private mapping makes a private copy", "[access]") {
@@ -193,8 +190,8 @@ TEST_CASE("access: a debugger write to a private mapping makes a private copy", 
     return static_cast<std::size_t>(n) == page ? 0 : 1;
   });
   REQUIRE(status == ChildStatus::exited(0));
-  CHECK(diff_pattern(mapping.bytes(), 0, seed2) == "");
-  CHECK(diff_pattern(read_all(device, page, 0), 0, seed) == "");
+  CHECK_THAT(mapping.bytes(), HasPattern(0, seed2));
+  CHECK_THAT(read_all(device, page, 0), HasPattern(0, seed));
 }
 
 TEST_CASE("access: /proc/pid/mem stops at the end of a shrunk buffer", "[access]") {
@@ -213,7 +210,7 @@ TEST_CASE("access: /proc/pid/mem stops at the end of a shrunk buffer", "[access]
   CHECK(proc_mem(::getpid(), false, address_of(mapping.data() + page), got) == -EIO);
   CHECK(proc_mem(::getpid(), true, address_of(mapping.data() + page), got) == -EIO);
   CHECK(proc_mem(::getpid(), false, address_of(mapping.data()), got) == static_cast<long>(page));
-  CHECK(diff_pattern(got, 0, seed) == "");
+  CHECK_THAT(got, HasPattern(0, seed));
 }
 
 TEST_CASE("access: vmsplice takes the pages of page-based mappings only", "[access]") {
@@ -238,10 +235,11 @@ TEST_CASE("access: vmsplice takes the pages of page-based mappings only", "[acce
   REQUIRE(spliced == static_cast<ssize_t>(length));
   std::vector<std::byte> got(length);
   REQUIRE(::read(read_end.get(), got.data(), got.size()) == static_cast<ssize_t>(length));
-  CHECK(diff_pattern(got, 0, seed) == "");
+  CHECK_THAT(got, HasPattern(0, seed));
 }
 
-TEST_CASE("access: MADV POPULATE READ and WRITE fill page-based mappings only", "[access]") {
+TEST_CASE("access: MADV_POPULATE_READ and MADV_POPULATE_WRITE fill page-based mappings only",
+          "[access]") {
   require_device();
   const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
@@ -264,7 +262,7 @@ TEST_CASE("access: MADV POPULATE READ and WRITE fill page-based mappings only", 
       poke(mapping.data() + at, pattern_byte(at, seed));
     }
     CHECK(minor_faults() == faults);
-    CHECK(diff_pattern(mapping.bytes(), 0, seed) == "");
+    CHECK_THAT(mapping.bytes(), HasPattern(0, seed));
   }
 }
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-// The benchmark harness's statistics and JSON writer (host-only): the
+// The benchmark harness's statistics and its JSON results (host-only): the
 // figures `make bench` reports are only as good as these.
 #include <cmath>
 #include <limits>
@@ -9,7 +9,7 @@
 #include <catch2/catch_approx.hpp>
 #include <catch2/catch_test_macros.hpp>
 
-#include "json.hpp"
+#include "report.hpp"
 #include "stats.hpp"
 
 namespace bench = mmapdemo::bench;
@@ -70,28 +70,26 @@ TEST_CASE("bench stats: slope of a least-squares line", "[bench]") {
   CHECK(std::isnan(bench::slope(one, one)));
 }
 
-TEST_CASE("bench json: objects, arrays, commas and escapes", "[bench]") {
-  bench::JsonWriter json;
-  json.begin_object();
-  json.key("name").value("a \"quoted\"\\path\n");
-  json.key("list").begin_array().value(std::int64_t{-1}).value(std::uint64_t{2}).value(0.5);
-  json.value(true).null().end_array();
-  json.key("empty").begin_object().end_object();
-  json.key("nan").value(std::numeric_limits<double>::quiet_NaN());
-  json.end_object();
-  CHECK(json.str() ==
-        R"({"name":"a \"quoted\"\\path\n","list":[-1,2,0.5,true,null],"empty":{},"nan":null})");
-  CHECK(bench::json_quote(std::string_view{"\x01", 1}) == "\"\\u0001\"");
-}
+TEST_CASE("bench json: rows keep their order, a missing ratio and NaN are null", "[bench]") {
+  bench::Results results;
+  bench::Row row;
+  row.part = "bandwidth";
+  row.op = "sum";
+  row.backend = "kmalloc";
+  row.variant = "a \"quoted\"\\path\n";
+  row.size = 4096;
+  row.unit = "GB/s";
+  row.value = {1.5, std::numeric_limits<double>::quiet_NaN(), 10};
+  row.baseline = "anon";
+  row.more_ratios = {{"remap", {2, 0.25, 10}}};
+  results.rows.push_back(row);
+  results.notes.push_back("one note");
 
-TEST_CASE("bench json: misuse throws instead of writing bad JSON", "[bench]") {
-  bench::JsonWriter open;
-  open.begin_array();
-  CHECK_THROWS_AS(open.str(), std::logic_error);
-  bench::JsonWriter no_key;
-  no_key.begin_object();
-  CHECK_THROWS_AS(no_key.value(1.0), std::logic_error);
-  bench::JsonWriter unbalanced;
-  unbalanced.begin_object();
-  CHECK_THROWS_AS(unbalanced.end_array(), std::logic_error);
+  const auto text = bench::results_json(results, bench::Json{{"label", "x"}}).dump();
+  CHECK(text ==
+        R"({"schema":"mmapdemo-bench/1","env":{"label":"x"},"rows":[{"part":"bandwidth",)"
+        R"("op":"sum","backend":"kmalloc","variant":"a \"quoted\"\\path\n","size":4096,)"
+        R"("unit":"GB/s","higher_is_better":true,"value":{"median":1.5,"spread":null,"n":10},)"
+        R"("baseline":"anon","ratio":null,"more_ratios":{"remap":{"median":2.0,"spread":0.25,)"
+        R"("n":10}}}],"notes":["one note"]})");
 }

@@ -27,13 +27,9 @@ std::error_code mremap_error(void* address, std::size_t old_length, std::size_t 
   return ::mremap(address, old_length, new_length, flags) == MAP_FAILED ? last_error() : no_error;
 }
 
-TEST_CASE("bounds: mappings that leave the buffer are refused", "[bounds]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto device = open_device(strategy);
+TEST_CASE_METHOD(DeviceTest, "bounds: mappings that leave the buffer are refused", "[bounds]") {
+  open(GENERATE(from_range(all_strategies)));
   const auto size = device.info().size;
-  const std::uint64_t page = page_size();
 
   struct Case {
     const char* what;
@@ -130,7 +126,7 @@ TEST_CASE("bounds: the byte after a mapping faults with SIGSEGV", "[bounds]") {
   REQUIRE(::mmap(region.data(), page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, device.fd(),
                  static_cast<off_t>(size - page)) == region.data());
   auto* const end = region.data() + page;
-  CHECK(diff_pattern({region.data(), page}, size - page, seed) == "");
+  CHECK_THAT((std::span<const std::byte>{region.data(), page}), HasPattern(size - page, seed));
   CHECK(terminating_signal([&] {
           (void)touch(end - 1);
           (void)touch(end);
@@ -158,13 +154,8 @@ TEST_CASE("bounds: mremap cannot grow a mapping", "[bounds]") {
   CHECK(mremap_error(whole.data(), size, size + page, MREMAP_MAYMOVE) == std::errc::bad_address);
 }
 
-TEST_CASE("bounds: mremap shrinks a mapping", "[bounds]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto device = open_device(strategy);
-  const auto page = page_size();
-  const auto seed = new_seed();
+TEST_CASE_METHOD(DeviceTest, "bounds: mremap shrinks a mapping", "[bounds]") {
+  open(GENERATE(from_range(all_strategies)));
   write_all(device, pattern(2 * page, 0, seed), 0);
   auto region = Region::map(device, 2 * page, 0);
 
@@ -179,17 +170,12 @@ TEST_CASE("bounds: mremap shrinks a mapping", "[bounds]") {
 
   REQUIRE(::mremap(region.data(), 2 * page, page, 0) == region.data());
   region = Region{region.release(), page};
-  CHECK(diff_pattern(region.bytes(), 0, seed) == "");
+  CHECK_THAT(region.bytes(), HasPattern(0, seed));
   CHECK(vm_flags(region.data()).contains("de"));
 }
 
-TEST_CASE("bounds: mremap moves a mapping and its data follows", "[bounds]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto device = open_device(strategy);
-  const auto page = page_size();
-  const auto seed = new_seed();
+TEST_CASE_METHOD(DeviceTest, "bounds: mremap moves a mapping and its data follows", "[bounds]") {
+  open(GENERATE(from_range(all_strategies)));
   write_all(device, pattern(3 * page, 0, seed), 0);
 
   // Two pages from offset one page, so the move must keep the page offset;
@@ -201,10 +187,10 @@ TEST_CASE("bounds: mremap moves a mapping and its data follows", "[bounds]") {
                    target.data()) == target.data());
   (void)source.release();  // unmapped by the move; target owns the mapping now
 
-  CHECK(diff_pattern(target.bytes(), page, seed) == "");
+  CHECK_THAT(target.bytes(), HasPattern(page, seed));
   const auto seed2 = new_seed();
   fill_pattern(target.bytes(), page, seed2);
-  CHECK(diff_pattern(read_all(device, 2 * page, page), page, seed2) == "");
+  CHECK_THAT(read_all(device, 2 * page, page), HasPattern(page, seed2));
   const auto flags = vm_flags(target.data());
   CHECK(flags.contains("sh"));
   CHECK(flags.contains("de"));

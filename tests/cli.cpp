@@ -15,6 +15,7 @@
 
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
+#include <catch2/generators/catch_generators_range.hpp>
 
 #include "support.hpp"
 
@@ -55,6 +56,16 @@ std::string joined(const std::vector<std::string>& args) {
 
 std::span<const std::byte> as_bytes(std::string_view text) {
   return std::as_bytes(std::span{text.data(), text.size()});
+}
+
+// The command lines given, then every seed scenario's.
+std::vector<std::vector<std::string>> and_every_seed(
+    std::vector<std::vector<std::string>> commands) {
+  for (const auto* scenario :
+       {"shared-write", "private-write", "two-process", "parent-child", "bounds", "read-vs-mmap"}) {
+    commands.push_back({"seed", scenario});
+  }
+  return commands;
 }
 
 // A regular file of size zero bytes under $TMPDIR (or /tmp), removed after.
@@ -113,7 +124,7 @@ TEST_CASE("cli: usage errors exit with status 2 and say what is wrong", "[cli]")
 
 TEST_CASE("cli: --help of every subcommand exits 0 and shows its usage", "[cli]") {
   require_cli();
-  const auto args = GENERATE(values<std::vector<std::string>>({
+  const auto args = GENERATE(from_range(and_every_seed({
       {},
       {"info"},
       {"read"},
@@ -123,13 +134,7 @@ TEST_CASE("cli: --help of every subcommand exits 0 and shows its usage", "[cli]"
       {"ring"},
       {"resize"},
       {"seed"},
-      {"seed", "shared-write"},
-      {"seed", "private-write"},
-      {"seed", "two-process"},
-      {"seed", "parent-child"},
-      {"seed", "bounds"},
-      {"seed", "read-vs-mmap"},
-  }));
+  })));
   CAPTURE(joined(args));
   auto with_help = args;
   with_help.emplace_back("--help");
@@ -172,7 +177,7 @@ TEST_CASE("cli: seed help says what the seed articles are and what each scenario
 // Whatever the subcommand, the message names the device and the errno text.
 TEST_CASE("cli: a missing device exits 1 naming the path and the errno text", "[cli]") {
   require_cli();
-  const auto args = GENERATE(values<std::vector<std::string>>({
+  const auto args = GENERATE(from_range(and_every_seed({
       {"info"},
       {"read"},
       {"write", "data"},
@@ -180,13 +185,7 @@ TEST_CASE("cli: a missing device exits 1 naming the path and the errno text", "[
       {"watch", "--timeout", "100"},
       {"ring"},
       {"resize", "8192"},
-      {"seed", "shared-write"},
-      {"seed", "private-write"},
-      {"seed", "two-process"},
-      {"seed", "parent-child"},
-      {"seed", "bounds"},
-      {"seed", "read-vs-mmap"},
-  }));
+  })));
   auto with_device = args;
   with_device.insert(with_device.begin(), {"--device", missing});
   CAPTURE(joined(with_device));
@@ -228,6 +227,17 @@ TEST_CASE("cli: write read and fill work on a regular file standing in for the d
         "mmapdemo: ioctl MMAPDEMO_IOC_RING " + f + ": Inappropriate ioctl for device\n");
 }
 
+TEST_CASE("cli: fill quotes its pattern with C escapes and shows UTF-8 text as it is", "[cli]") {
+  require_cli();
+  const TempFile file{64};
+  const auto& f = file.path();
+  const auto result =
+      mmapdemo({"--device", f, "fill", "--length", "8", "--pattern", "a\"b\\\tcaf\u00e9\x01"});
+  CHECK(result.status == ChildStatus::exited(0));
+  CHECK(result.out ==
+        "filled 8 bytes at offset 0 of " + f + " with pattern \"a\\\"b\\\\\\tcaf\u00e9\\x01\"\n");
+}
+
 // ---- the device --------------------------------------------------------------------
 
 TEST_CASE("cli: info prints the size page size backend and strategy of the device", "[cli]") {
@@ -257,7 +267,7 @@ TEST_CASE("cli: write then read round-trips as a hexdump and as raw bytes", "[cl
   CHECK(result.status == ChildStatus::exited(0));
   CHECK(result.out == "wrote 12 bytes at offset 4100 of /dev/mmapdemo\n");
   CHECK(result.err == "");
-  CHECK(diff_bytes(read_all(device, 12, 4100), as_bytes("hello, world")) == "");
+  CHECK_THAT(read_all(device, 12, 4100), HasBytes(as_bytes("hello, world")));
 
   result = mmapdemo({"read", "--offset", "4100", "--length", "12", "--raw"});
   CHECK(result.status == ChildStatus::exited(0));
@@ -281,7 +291,7 @@ TEST_CASE("cli: write takes its data from standard input when none is given", "[
   const auto result = mmapdemo({"write", "--offset", "8192"}, data);
   CHECK(result.status == ChildStatus::exited(0));
   CHECK(result.out == "wrote 512 bytes at offset 8192 of /dev/mmapdemo\n");
-  CHECK(diff_bytes(read_all(device, data.size(), 8192), as_bytes(data)) == "");
+  CHECK_THAT(read_all(device, data.size(), 8192), HasBytes(as_bytes(data)));
 }
 
 TEST_CASE("cli: write past the end of the buffer fails with ENOSPC", "[cli]") {
@@ -299,7 +309,7 @@ TEST_CASE("cli: write past the end of the buffer fails with ENOSPC", "[cli]") {
   CHECK(result.status == ChildStatus::exited(1));
   CHECK(result.err ==
         "mmapdemo: pwrite /dev/mmapdemo (offset " + end + ", length 2): No space left on device\n");
-  CHECK(diff_bytes(read_all(Device::open(path), 2, size - 2), as_bytes("ab")) == "");
+  CHECK_THAT(read_all(Device::open(path), 2, size - 2), HasBytes(as_bytes("ab")));
 }
 
 TEST_CASE("cli: fill sets a range to a byte or to a repeated pattern", "[cli]") {
@@ -319,21 +329,21 @@ TEST_CASE("cli: fill sets a range to a byte or to a repeated pattern", "[cli]") 
                           std::to_string(page - 1) + " of /dev/mmapdemo with byte 0xa5\n");
   const auto after = read_all(device, 3 * page, 0);
   const std::span<const std::byte> bytes{after};
-  CHECK(diff_pattern(bytes.first(page - 1), 0, seed) == "");
-  CHECK(diff_fill(bytes.subspan(page - 1, page + 2), std::byte{0xa5}) == "");
-  CHECK(diff_pattern(bytes.subspan(2 * page + 1), 2 * page + 1, seed) == "");
+  CHECK_THAT(bytes.first(page - 1), HasPattern(0, seed));
+  CHECK_THAT(bytes.subspan(page - 1, page + 2), IsFilledWith(std::byte{0xa5}));
+  CHECK_THAT(bytes.subspan(2 * page + 1), HasPattern(2 * page + 1, seed));
 
   result = mmapdemo({"fill", "--offset", "10", "--length", "7", "--pattern", "abc"});
   CHECK(result.status == ChildStatus::exited(0));
   CHECK(result.out == "filled 7 bytes at offset 10 of /dev/mmapdemo with pattern \"abc\"\n");
-  CHECK(diff_bytes(read_all(device, 7, 10), as_bytes("abcabca")) == "");
-  CHECK(diff_pattern(read_all(device, 10, 0), 0, seed) == "");
-  CHECK(diff_pattern(read_all(device, 10, 17), 17, seed) == "");
+  CHECK_THAT(read_all(device, 7, 10), HasBytes(as_bytes("abcabca")));
+  CHECK_THAT(read_all(device, 10, 0), HasPattern(0, seed));
+  CHECK_THAT(read_all(device, 10, 17), HasPattern(17, seed));
 
   // Without --length: to the end of the buffer.
   result = mmapdemo({"fill", "--offset", std::to_string(size - 3), "--byte", "7"});
   CHECK(result.status == ChildStatus::exited(0));
-  CHECK(diff_fill(read_all(device, 3, size - 3), std::byte{7}) == "");
+  CHECK_THAT(read_all(device, 3, size - 3), IsFilledWith(std::byte{7}));
 }
 
 TEST_CASE("cli: fill refuses a range that leaves the buffer", "[cli]") {

@@ -34,11 +34,9 @@ std::vector<std::pair<std::size_t, std::size_t>> ranges(std::size_t size) {
   return all;
 }
 
-TEST_CASE("coherency: pwrite is visible through a mapping at once", "[coherency]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto device = open_device(strategy);
+TEST_CASE_METHOD(DeviceTest, "coherency: pwrite is visible through a mapping at once",
+                 "[coherency]") {
+  open(GENERATE(from_range(all_strategies)));
   const auto size = static_cast<std::size_t>(device.info().size);
   const auto mapping = Mapping::map(device, size, 0, Protection::read_only);
 
@@ -50,16 +48,14 @@ TEST_CASE("coherency: pwrite is visible through a mapping at once", "[coherency]
     const auto bytes = pattern(length, offset, new_seed());
     REQUIRE(device.pwrite(bytes, offset) == length);
     std::memcpy(model.data() + offset, bytes.data(), length);
-    CHECK(diff_bytes(mapping.bytes().subspan(offset, length), bytes) == "");
+    CHECK_THAT(mapping.bytes().subspan(offset, length), HasBytes(bytes));
   }
-  CHECK(diff_bytes(mapping.bytes(), model) == "");
+  CHECK_THAT(mapping.bytes(), HasBytes(model));
 }
 
-TEST_CASE("coherency: stores through a mapping are visible to pread at once", "[coherency]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto device = open_device(strategy);
+TEST_CASE_METHOD(DeviceTest, "coherency: stores through a mapping are visible to pread at once",
+                 "[coherency]") {
+  open(GENERATE(from_range(all_strategies)));
   const auto size = static_cast<std::size_t>(device.info().size);
   auto mapping = Mapping::map(device, size);
 
@@ -70,61 +66,50 @@ TEST_CASE("coherency: stores through a mapping are visible to pread at once", "[
     const auto bytes = pattern(length, offset, new_seed());
     std::memcpy(mapping.data() + offset, bytes.data(), length);
     std::memcpy(model.data() + offset, bytes.data(), length);
-    CHECK(diff_bytes(read_all(device, length, offset), bytes) == "");
+    CHECK_THAT(read_all(device, length, offset), HasBytes(bytes));
   }
-  CHECK(diff_bytes(read_all(device, size, 0), model) == "");
+  CHECK_THAT(read_all(device, size, 0), HasBytes(model));
 }
 
 // The kernel copies to or from a mapping of the very buffer it reads or
 // writes, faulting its pages in on the way: a driver that held a lock
 // across the copy that its fault path also takes would deadlock here. The
 // copy runs in a child with a deadline, so a deadlock fails the test.
-TEST_CASE("coherency: read fills a mapping of the same device", "[coherency]") {
+enum class Copy { read_fills, write_drains };
+
+TEST_CASE("coherency: read fills and write drains a mapping of the same device", "[coherency]") {
   require_device();
   const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
+  const auto copy = GENERATE(Copy::read_fills, Copy::write_drains);
+  CAPTURE(strategy, copy == Copy::read_fills ? "read" : "write");
   const auto seed = new_seed();
   const auto size = static_cast<std::size_t>(open_device(strategy).info().size);
   const auto half = size / 2;
-  write_all(open_device(strategy), pattern(half, 0, seed), 0);
+  if (copy == Copy::read_fills) write_all(open_device(strategy), pattern(half, 0, seed), 0);
 
+  // read() copies the lower half into the mapping's upper one; write() the
+  // mapping's lower half into the buffer's upper one, which the mapping shows.
   CHECK(run_in_child([&] {
           const auto device = open_with(strategy);
           auto mapping = Mapping::map(device, size);
-          if (device.pread(mapping.bytes().subspan(half, half), 0) != half) return 1;
-          return has_pattern(mapping.bytes().subspan(half, half), 0, seed) ? 0 : 2;
+          const auto lower = mapping.bytes().first(half);
+          const auto upper = mapping.bytes().subspan(half, half);
+          if (copy == Copy::write_drains) fill_pattern(lower, 0, seed);
+          const auto moved =
+              copy == Copy::read_fills ? device.pread(upper, 0) : device.pwrite(lower, half);
+          if (moved != half) return 1;
+          return has_pattern(upper, 0, seed) ? 0 : 2;
         }) == ChildStatus::exited(0));
-  CHECK(diff_pattern(read_all(open_device(strategy), half, half), 0, seed) == "");
-}
-
-TEST_CASE("coherency: write drains a mapping of the same device", "[coherency]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto seed = new_seed();
-  const auto size = static_cast<std::size_t>(open_device(strategy).info().size);
-  const auto half = size / 2;
-
-  CHECK(run_in_child([&] {
-          const auto device = open_with(strategy);
-          auto mapping = Mapping::map(device, size);
-          fill_pattern(mapping.bytes().first(half), 0, seed);
-          if (device.pwrite(mapping.bytes().first(half), half) != half) return 1;
-          return has_pattern(mapping.bytes().subspan(half, half), 0, seed) ? 0 : 2;
-        }) == ChildStatus::exited(0));
-  CHECK(diff_pattern(read_all(open_device(strategy), half, half), 0, seed) == "");
+  CHECK_THAT(read_all(open_device(strategy), half, half), HasPattern(0, seed));
 }
 
 // The parent maps with the strategy under test; the child opens the device
 // itself, maps it with the other strategy, and also uses pwrite()/pread().
-TEST_CASE("coherency: writes in one process are visible in another at once", "[coherency]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto page = page_size();
+TEST_CASE_METHOD(DeviceTest, "coherency: writes in one process are visible in another at once",
+                 "[coherency]") {
+  open(GENERATE(from_range(all_strategies)));
   const auto child_seed = new_seed();
   const auto parent_seed = new_seed();
-  const auto device = open_device(strategy);
   auto mapping = Mapping::map(device, 4 * page);
 
   const Notice child_wrote;
@@ -140,8 +125,8 @@ TEST_CASE("coherency: writes in one process are visible in another at once", "[c
     return has_pattern(view.bytes().subspan(2 * page, page), 2 * page, parent_seed) ? 0 : 3;
   }};
   REQUIRE(child_wrote.wait());
-  CHECK(diff_pattern(mapping.bytes().subspan(5, page + 10), 5, child_seed) == "");
-  CHECK(diff_pattern(mapping.bytes().subspan(3 * page, page), 3 * page, child_seed) == "");
+  CHECK_THAT(mapping.bytes().subspan(5, page + 10), HasPattern(5, child_seed));
+  CHECK_THAT(mapping.bytes().subspan(3 * page, page), HasPattern(3 * page, child_seed));
   fill_pattern(mapping.bytes().subspan(2 * page, page), 2 * page, parent_seed);
   parent_wrote.post();
   CHECK(child.wait() == ChildStatus::exited(0));

@@ -38,11 +38,8 @@ std::optional<Mapping> map_private(const Device& device, Strategy strategy, std:
   return mapping;
 }
 
-TEST_CASE("cow: only page-based strategies map privately", "[cow]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto device = open_device(strategy);
+TEST_CASE_METHOD(DeviceTest, "cow: only page-based strategies map privately", "[cow]") {
+  open(GENERATE(from_range(all_strategies)));
   for (const auto protection : {Protection::read_only, Protection::read_write}) {
     CAPTURE(protection == Protection::read_only ? "read-only" : "read-write");
     CHECK(map_private(device, strategy, page_size(), protection).has_value() ==
@@ -50,44 +47,34 @@ TEST_CASE("cow: only page-based strategies map privately", "[cow]") {
   }
 }
 
-TEST_CASE("cow: a private mapping reads the buffer", "[cow]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto page = page_size();
-  const auto seed = new_seed();
-
-  const auto device = open_device(strategy);
+TEST_CASE_METHOD(DeviceTest, "cow: a private mapping reads the buffer", "[cow]") {
+  open(GENERATE(from_range(all_strategies)));
   write_all(device, pattern(4 * page, 0, seed), 0);
   const auto mapping = map_private(device, strategy, 4 * page);
   if (!mapping) return;
-  CHECK(diff_pattern(mapping->bytes(), 0, seed) == "");
+  CHECK_THAT(mapping->bytes(), HasPattern(0, seed));
 }
 
-TEST_CASE("cow: a private write never reaches the buffer", "[cow]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto page = page_size();
+TEST_CASE_METHOD(DeviceTest, "cow: a private write never reaches the buffer", "[cow]") {
+  open(GENERATE(from_range(all_strategies)));
   const auto shared_seed = new_seed();
   const auto private_seed = new_seed();
 
-  const auto device = open_device(strategy);
   write_all(device, pattern(2 * page, 0, shared_seed), 0);
   auto mapping = map_private(device, strategy, 2 * page);
   if (!mapping) return;
   // Read first, so the write has a mapped shared page to copy from.
-  REQUIRE(diff_pattern(mapping->bytes(), 0, shared_seed) == "");
+  REQUIRE_THAT(mapping->bytes(), HasPattern(0, shared_seed));
   fill_pattern(mapping->bytes().first(page), 0, private_seed);
-  CHECK(diff_pattern(mapping->bytes().first(page), 0, private_seed) == "");
+  CHECK_THAT(mapping->bytes().first(page), HasPattern(0, private_seed));
 
   // Not through read(), nor a shared mapping of this file, nor of a file
   // with the other strategy, nor in another process.
-  CHECK(diff_pattern(read_all(device, 2 * page, 0), 0, shared_seed) == "");
+  CHECK_THAT(read_all(device, 2 * page, 0), HasPattern(0, shared_seed));
   const auto shared = Mapping::map(device, 2 * page);
-  CHECK(diff_pattern(shared.bytes(), 0, shared_seed) == "");
+  CHECK_THAT(shared.bytes(), HasPattern(0, shared_seed));
   const auto remap = open_device(Strategy::remap);
-  CHECK(diff_pattern(Mapping::map(remap, 2 * page).bytes(), 0, shared_seed) == "");
+  CHECK_THAT(Mapping::map(remap, 2 * page).bytes(), HasPattern(0, shared_seed));
   CHECK(run_in_child([&] {
           const auto own = open_with(other(strategy));
           const auto view = Mapping::map(own, 2 * page, 0, Protection::read_only);
@@ -95,17 +82,14 @@ TEST_CASE("cow: a private write never reaches the buffer", "[cow]") {
         }) == ChildStatus::exited(0));
 }
 
-TEST_CASE("cow: private writes of a forked child and its parent stay their own", "[cow]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto page = page_size();
+TEST_CASE_METHOD(DeviceTest, "cow: private writes of a forked child and its parent stay their own",
+                 "[cow]") {
+  open(GENERATE(from_range(all_strategies)));
   const auto shared_seed = new_seed();
   const auto parent_before = new_seed();
   const auto parent_after = new_seed();
   const auto child_seed = new_seed();
 
-  const auto device = open_device(strategy);
   write_all(device, pattern(2 * page, 0, shared_seed), 0);
   auto mapping = map_private(device, strategy, 2 * page);
   if (!mapping) return;
@@ -123,55 +107,48 @@ TEST_CASE("cow: private writes of a forked child and its parent stay their own",
   parent_wrote.post();
   REQUIRE(child.wait() == ChildStatus::exited(0));
 
-  CHECK(diff_pattern(mapping->bytes().first(page), 0, parent_before) == "");
-  CHECK(diff_pattern(mapping->bytes().subspan(page), page, parent_after) == "");
-  CHECK(diff_pattern(read_all(device, 2 * page, 0), 0, shared_seed) == "");
+  CHECK_THAT(mapping->bytes().first(page), HasPattern(0, parent_before));
+  CHECK_THAT(mapping->bytes().subspan(page), HasPattern(page, parent_after));
+  CHECK_THAT(read_all(device, 2 * page, 0), HasPattern(0, shared_seed));
 }
 
-TEST_CASE("cow: unwritten pages of a private mapping follow the buffer", "[cow]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto page = page_size();
+TEST_CASE_METHOD(DeviceTest, "cow: unwritten pages of a private mapping follow the buffer",
+                 "[cow]") {
+  open(GENERATE(from_range(all_strategies)));
   const auto old_seed = new_seed();
   const auto private_seed = new_seed();
   const auto updated_seed = new_seed();
   const auto stored_seed = new_seed();
 
-  const auto device = open_device(strategy);
   write_all(device, pattern(3 * page, 0, old_seed), 0);
   auto mapping = map_private(device, strategy, 3 * page);
   if (!mapping) return;
   // Page 0 written privately, page 1 read (mapped), page 2 never touched.
   fill_pattern(mapping->bytes().first(page), 0, private_seed);
-  REQUIRE(diff_pattern(mapping->bytes().subspan(page, page), page, old_seed) == "");
+  REQUIRE_THAT(mapping->bytes().subspan(page, page), HasPattern(page, old_seed));
 
   write_all(device, pattern(3 * page, 0, updated_seed), 0);
-  CHECK(diff_pattern(mapping->bytes().first(page), 0, private_seed) == "");
-  CHECK(diff_pattern(mapping->bytes().subspan(page), page, updated_seed) == "");
+  CHECK_THAT(mapping->bytes().first(page), HasPattern(0, private_seed));
+  CHECK_THAT(mapping->bytes().subspan(page), HasPattern(page, updated_seed));
 
   // Stores through a shared mapping, too.
   auto shared = Mapping::map(device, 3 * page);
   fill_pattern(shared.bytes(), 0, stored_seed);
-  CHECK(diff_pattern(mapping->bytes().first(page), 0, private_seed) == "");
-  CHECK(diff_pattern(mapping->bytes().subspan(page), page, stored_seed) == "");
+  CHECK_THAT(mapping->bytes().first(page), HasPattern(0, private_seed));
+  CHECK_THAT(mapping->bytes().subspan(page), HasPattern(page, stored_seed));
 }
 
-TEST_CASE("cow: a read-only private mapping reads and follows the buffer", "[cow]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto page = page_size();
-  const auto seed = new_seed();
+TEST_CASE_METHOD(DeviceTest, "cow: a read-only private mapping reads and follows the buffer",
+                 "[cow]") {
+  open(GENERATE(from_range(all_strategies)));
   const auto seed2 = new_seed();
 
-  const auto device = open_device(strategy);
   write_all(device, pattern(2 * page, 0, seed), 0);
   const auto mapping = map_private(device, strategy, 2 * page, Protection::read_only);
   if (!mapping) return;
-  CHECK(diff_pattern(mapping->bytes(), 0, seed) == "");
+  CHECK_THAT(mapping->bytes(), HasPattern(0, seed));
   write_all(device, pattern(2 * page, 0, seed2), 0);
-  CHECK(diff_pattern(mapping->bytes(), 0, seed2) == "");
+  CHECK_THAT(mapping->bytes(), HasPattern(0, seed2));
   CHECK(terminating_signal([&] { poke(const_cast<std::byte*>(mapping->data()), std::byte{1}); }) ==
         SIGSEGV);
 }
@@ -189,10 +166,10 @@ TEST_CASE("cow: a read-only file maps privately and writably", "[cow]") {
   const auto read_only = open_device(strategy, O_RDONLY);
   auto mapping = map_private(read_only, strategy, page);
   if (!mapping) return;
-  CHECK(diff_pattern(mapping->bytes(), 0, seed) == "");
+  CHECK_THAT(mapping->bytes(), HasPattern(0, seed));
   fill_pattern(mapping->bytes(), 0, private_seed);
-  CHECK(diff_pattern(mapping->bytes(), 0, private_seed) == "");
-  CHECK(diff_pattern(read_all(read_only, page, 0), 0, seed) == "");
+  CHECK_THAT(mapping->bytes(), HasPattern(0, private_seed));
+  CHECK_THAT(read_all(read_only, page, 0), HasPattern(0, seed));
 }
 
 }  // namespace

@@ -28,12 +28,8 @@ using namespace mmapdemo::test;
 
 const std::string path{default_path};
 
-TEST_CASE("errors: exec mappings are refused with EPERM", "[errors]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto device = open_device(strategy);
-  const auto page = page_size();
+TEST_CASE_METHOD(DeviceTest, "errors: exec mappings are refused with EPERM", "[errors]") {
+  open(GENERATE(from_range(all_strategies)));
 
   // On a noexec /dev the core refuses PROT_EXEC itself and the driver's own
   // check goes untested.
@@ -50,12 +46,8 @@ TEST_CASE("errors: exec mappings are refused with EPERM", "[errors]") {
   }
 }
 
-TEST_CASE("errors: mprotect cannot make a mapping executable", "[errors]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto device = open_device(strategy);
-  const auto page = page_size();
+TEST_CASE_METHOD(DeviceTest, "errors: mprotect cannot make a mapping executable", "[errors]") {
+  open(GENERATE(from_range(all_strategies)));
 
   std::vector<Mapping> mappings;
   mappings.push_back(Mapping::map(device, page, 0, Protection::read_write));
@@ -71,11 +63,8 @@ TEST_CASE("errors: mprotect cannot make a mapping executable", "[errors]") {
   }
 }
 
-TEST_CASE("errors: VmFlags carry the mapping policy", "[errors]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto device = open_device(strategy);
+TEST_CASE_METHOD(DeviceTest, "errors: VmFlags carry the mapping policy", "[errors]") {
+  open(GENERATE(from_range(all_strategies)));
   const auto mapping = Mapping::map(device, page_size());
 
   const auto flags = vm_flags(mapping.data());
@@ -142,7 +131,7 @@ TEST_CASE("errors: ioctls with a bad pointer fail with EFAULT", "[errors]") {
         std::errc::bad_address);
 }
 
-TEST_CASE("errors: SET STRATEGY rejects unknown strategies with EINVAL", "[errors]") {
+TEST_CASE("errors: SET_STRATEGY rejects unknown strategies with EINVAL", "[errors]") {
   require_device();
   auto device = Device::open(path);
   const auto before = device.info().strategy;
@@ -159,7 +148,7 @@ TEST_CASE("errors: SET STRATEGY rejects unknown strategies with EINVAL", "[error
 
 // The first successful mmap() fixes the file's strategy for good: EBUSY
 // while mapped and after munmap() too. Other files are not affected.
-TEST_CASE("errors: SET STRATEGY fails with EBUSY once the file has been mapped", "[errors]") {
+TEST_CASE("errors: SET_STRATEGY fails with EBUSY once the file has been mapped", "[errors]") {
   require_device();
   const auto strategy = GENERATE(from_range(all_strategies));
   CAPTURE(strategy);
@@ -207,7 +196,7 @@ Info expected_info(const std::string& params) {
   return info;
 }
 
-TEST_CASE("errors: GET INFO reports the buffer and the file strategy", "[errors]") {
+TEST_CASE("errors: GET_INFO reports the buffer and the file strategy", "[errors]") {
   require_device();
   auto device = Device::open(path);
   const auto info = device.info();
@@ -250,7 +239,7 @@ TEST_CASE("errors: read returns 0 at the end and is short across it", "[errors]"
   CHECK(device.pread(buffer, size) == 0);
   CHECK(device.pread(buffer, size + page_size()) == 0);
   CHECK(device.pread(buffer, size - 100) == 100);
-  CHECK(diff_pattern(std::span{buffer}.first(100), size - 100, seed) == "");
+  CHECK_THAT(std::span{buffer}.first(100), HasPattern(size - 100, seed));
 
   const int fd = device.fd();
   REQUIRE(::lseek(fd, end - 100, SEEK_SET) == end - 100);
@@ -273,7 +262,7 @@ TEST_CASE("errors: write fails with ENOSPC at the end and is short across it", "
   CHECK(device.pwrite(data, size + page_size(), ec) == 0);
   CHECK(ec == std::errc::no_space_on_device);
   CHECK(device.pwrite(data, size - 100) == 100);
-  CHECK(diff_pattern(read_all(device, 100, size - 100), size - 100, seed) == "");
+  CHECK_THAT(read_all(device, 100, size - 100), HasPattern(size - 100, seed));
 
   const int fd = device.fd();
   const auto seed2 = new_seed();
@@ -282,7 +271,7 @@ TEST_CASE("errors: write fails with ENOSPC at the end and is short across it", "
   CHECK(::write(fd, data2.data(), data2.size()) == 100);
   CHECK(::lseek(fd, 0, SEEK_CUR) == end);
   CHECK(sys_error(::write(fd, data2.data(), data2.size())) == std::errc::no_space_on_device);
-  CHECK(diff_pattern(read_all(device, 100, size - 100), size - 100, seed2) == "");
+  CHECK_THAT(read_all(device, 100, size - 100), HasPattern(size - 100, seed2));
 }
 
 TEST_CASE("errors: read and write with a bad user pointer fail with EFAULT", "[errors]") {
@@ -330,9 +319,9 @@ TEST_CASE("errors: a write from a partly unmapped buffer changes only what it re
   CHECK(written == page / 2);
   const auto after = read_all(device, 3 * page, 0);
   const std::span<const std::byte> bytes{after};
-  CHECK(diff_pattern(bytes.first(page), 0, seed) == "");
-  CHECK(diff_fill(bytes.subspan(page, written), std::byte{0x5a}) == "");
-  CHECK(diff_pattern(bytes.subspan(page + written), page + written, seed) == "");
+  CHECK_THAT(bytes.first(page), HasPattern(0, seed));
+  CHECK_THAT(bytes.subspan(page, written), IsFilledWith(std::byte{0x5a}));
+  CHECK_THAT(bytes.subspan(page + written), HasPattern(page + written, seed));
 }
 
 TEST_CASE("errors: lseek stays inside the buffer", "[errors]") {
@@ -362,12 +351,12 @@ TEST_CASE("errors: lseek stays inside the buffer", "[errors]") {
   REQUIRE(::lseek(fd, 123, SEEK_SET) == 123);
   std::array<std::byte, 10> buffer{};
   CHECK(::read(fd, buffer.data(), buffer.size()) == 10);
-  CHECK(diff_pattern(buffer, 123, seed) == "");
+  CHECK_THAT(buffer, HasPattern(123, seed));
   CHECK(::lseek(fd, 0, SEEK_CUR) == 133);
   fill_pattern(buffer, 133, seed + 1);
   CHECK(::write(fd, buffer.data(), buffer.size()) == 10);
   CHECK(::lseek(fd, 0, SEEK_CUR) == 143);
-  CHECK(diff_pattern(read_all(device, 10, 133), 133, seed + 1) == "");
+  CHECK_THAT(read_all(device, 10, 133), HasPattern(133, seed + 1));
 }
 
 }  // namespace

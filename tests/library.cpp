@@ -124,7 +124,7 @@ TEST_CASE("library: pread and pwrite return counts and name failures", "[library
 
   const auto zero = Device::open("/dev/zero", O_RDONLY);
   CHECK(zero.pread(buffer, 12345) == buffer.size());
-  CHECK(diff_fill(buffer, std::byte{0}) == "");
+  CHECK_THAT(buffer, IsFilledWith(std::byte{0}));
 
   const auto null = Device::open("/dev/null", O_RDWR);
   CHECK(null.pread(buffer, 0) == 0);  // end of file

@@ -21,45 +21,36 @@ using namespace mmapdemo::test;
 
 const std::string path{default_path};
 
-TEST_CASE("lifetime: data survives munmap and a new mmap", "[lifetime]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto page = page_size();
-  const auto seed = new_seed();
-  const auto device = open_device(strategy);
+TEST_CASE_METHOD(DeviceTest, "lifetime: data survives munmap and a new mmap", "[lifetime]") {
+  open(GENERATE(from_range(all_strategies)));
 
   auto mapping = Mapping::map(device, 4 * page);
   fill_pattern(mapping.bytes(), 0, seed);
   mapping.unmap();
 
   const auto again = Mapping::map(device, 4 * page);
-  CHECK(diff_pattern(again.bytes(), 0, seed) == "");
+  CHECK_THAT(again.bytes(), HasPattern(0, seed));
   const auto part = Mapping::map(device, 2 * page, 2 * page);
-  CHECK(diff_pattern(part.bytes(), 2 * page, seed) == "");
+  CHECK_THAT(part.bytes(), HasPattern(2 * page, seed));
 }
 
-TEST_CASE("lifetime: a mapping stays usable after close of its file", "[lifetime]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto page = page_size();
-  const auto seed = new_seed();
+TEST_CASE_METHOD(DeviceTest, "lifetime: a mapping stays usable after close of its file",
+                 "[lifetime]") {
+  open(GENERATE(from_range(all_strategies)));
   const auto seed2 = new_seed();
 
-  auto device = open_device(strategy);
   auto mapping = Mapping::map(device, 2 * page);
   device.close();
 
   // Stores after close() reach the buffer: another file reads and maps them.
   fill_pattern(mapping.bytes().first(page), 0, seed);
   const auto other_file = open_device(other(strategy));
-  CHECK(diff_pattern(read_all(other_file, page, 0), 0, seed) == "");
+  CHECK_THAT(read_all(other_file, page, 0), HasPattern(0, seed));
   auto other_mapping = Mapping::map(other_file, 2 * page);
-  CHECK(diff_pattern(other_mapping.bytes().first(page), 0, seed) == "");
+  CHECK_THAT(other_mapping.bytes().first(page), HasPattern(0, seed));
   // And the closed file's mapping still sees the others' stores.
   fill_pattern(other_mapping.bytes().subspan(page), page, seed2);
-  CHECK(diff_pattern(mapping.bytes().subspan(page), page, seed2) == "");
+  CHECK_THAT(mapping.bytes().subspan(page), HasPattern(page, seed2));
 }
 
 TEST_CASE("lifetime: rmmod is refused while the device is open", "[lifetime]") {
@@ -90,7 +81,7 @@ TEST_CASE("lifetime: rmmod is refused while a mapping outlives its file", "[life
 
   device.close();
   CHECK(module.try_unload() == std::errc::resource_unavailable_try_again);
-  CHECK(diff_pattern(mapping.bytes(), 0, seed) == "");  // still the buffer
+  CHECK_THAT(mapping.bytes(), HasPattern(0, seed));  // still the buffer
 
   mapping.unmap();
   REQUIRE(module.try_unload() == no_error);

@@ -56,15 +56,11 @@ std::string describe(const Kind& kind) {
          (kind.sharing == Sharing::shared ? " MAP_SHARED" : " MAP_PRIVATE");
 }
 
-TEST_CASE("resize: growing keeps the data and zeroes the new pages", "[resize]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
+TEST_CASE_METHOD(DeviceTest, "resize: growing keeps the data and zeroes the new pages",
+                 "[resize]") {
+  open(GENERATE(from_range(all_strategies)));
   const RestoreSize restore;
-  const auto page = page_size();
   const auto size = restore.original();
-  const auto seed = new_seed();
-  const auto device = open_device(strategy);
 
   auto mapping = Mapping::map(device, size);
   fill_pattern(mapping.bytes(), 0, seed);
@@ -75,13 +71,13 @@ TEST_CASE("resize: growing keeps the data and zeroes the new pages", "[resize]")
   REQUIRE(device.info().size == size + 2 * page);
 
   // The old mapping sees its data below the shrunken end, zeroes above.
-  CHECK(diff_pattern(mapping.bytes().first(size - 2 * page), 0, seed) == "");
-  CHECK(diff_fill(mapping.bytes().subspan(size - 2 * page), std::byte{0}) == "");
+  CHECK_THAT(mapping.bytes().first(size - 2 * page), HasPattern(0, seed));
+  CHECK_THAT(mapping.bytes().subspan(size - 2 * page), IsFilledWith(std::byte{0}));
   // A new mapping may use the new size; read() agrees.
   auto grown = Mapping::map(device, size + 2 * page);
-  CHECK(diff_pattern(grown.bytes().first(size - 2 * page), 0, seed) == "");
-  CHECK(diff_fill(grown.bytes().subspan(size - 2 * page), std::byte{0}) == "");
-  CHECK(diff_bytes(read_all(device, size + 2 * page, 0), grown.bytes()) == "");
+  CHECK_THAT(grown.bytes().first(size - 2 * page), HasPattern(0, seed));
+  CHECK_THAT(grown.bytes().subspan(size - 2 * page), IsFilledWith(std::byte{0}));
+  CHECK_THAT(read_all(device, size + 2 * page, 0), HasBytes(grown.bytes()));
 
   // Stores through either mapping reach the one buffer.
   poke(mapping.data() + size - 1, std::byte{0x5a});
@@ -104,7 +100,7 @@ TEST_CASE("resize: the moved buffer keeps every byte whatever the backend", "[re
     device.resize(new_size);
     REQUIRE(device.info().size == new_size);
     const auto kept = std::min(size / 2, new_size);
-    CHECK(diff_pattern(read_all(device, kept, 0), 0, seed) == "");
+    CHECK_THAT(read_all(device, kept, 0), HasPattern(0, seed));
   }
 }
 
@@ -144,7 +140,7 @@ TEST_CASE("resize: shrinking makes every mapping raise SIGBUS past the new end",
   shrunk.post();
   CHECK(other.wait() == ChildStatus::killed(SIGBUS));
 
-  CHECK(diff_pattern(mapping.bytes().first(new_size), 0, seed) == "");
+  CHECK_THAT(mapping.bytes().first(new_size), HasPattern(0, seed));
   for (const auto offset : {new_size, new_size + page, size - page}) {
     CAPTURE(offset);
     CHECK(terminating_signal([&] { touch(mapping.data() + offset); }) == SIGBUS);
@@ -199,8 +195,8 @@ TEST_CASE("resize: after a shrink and a grow the mapping works again with zeroes
   device.resize(size);
 
   // remap: the zapped range refills through .fault; fault: new pages.
-  CHECK(diff_fill(mapping.bytes().first(page), std::byte{0x77}) == "");
-  CHECK(diff_fill(mapping.bytes().subspan(page), std::byte{0}) == "");
+  CHECK_THAT(mapping.bytes().first(page), IsFilledWith(std::byte{0x77}));
+  CHECK_THAT(mapping.bytes().subspan(page), IsFilledWith(std::byte{0}));
   poke(mapping.data() + size - 1, std::byte{0x42});
   const auto expected = kind.sharing == Sharing::shared ? std::byte{0x42} : std::byte{0};
   CHECK(read_all(device, 1, size - 1).at(0) == expected);
@@ -217,7 +213,7 @@ TEST_CASE("resize: pread pwrite and lseek follow the size", "[resize]") {
   device.resize(size + page);
   CHECK(::lseek(device.fd(), 0, SEEK_END) == static_cast<off_t>(size + page));
   CHECK(device.pwrite(data, size + page - 8) == 8);  // short: crosses the new end
-  CHECK(diff_fill(read_all(device, 8, size + page - 8), std::byte{0x3c}) == "");
+  CHECK_THAT(read_all(device, 8, size + page - 8), IsFilledWith(std::byte{0x3c}));
 
   device.resize(size - page);
   CHECK(::lseek(device.fd(), 0, SEEK_END) == static_cast<off_t>(size - page));

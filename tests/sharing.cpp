@@ -18,14 +18,9 @@ namespace {
 using namespace mmapdemo;
 using namespace mmapdemo::test;
 
-TEST_CASE("sharing: a forked child and its parent share the mapping both ways", "[sharing]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto page = page_size();
-  const auto seed = new_seed();
-
-  const auto device = open_device(strategy);
+TEST_CASE_METHOD(DeviceTest, "sharing: a forked child and its parent share the mapping both ways",
+                 "[sharing]") {
+  open(GENERATE(from_range(all_strategies)));
   auto mapping = Mapping::map(device, 2 * page);
   fill_pattern(mapping.bytes().first(page), 0, seed);
 
@@ -35,8 +30,8 @@ TEST_CASE("sharing: a forked child and its parent share the mapping both ways", 
     return 0;
   });
   REQUIRE(status == ChildStatus::exited(0));
-  CHECK(diff_pattern(mapping.bytes().subspan(page, page), page, seed) == "");
-  CHECK(diff_pattern(read_all(device, page, page), page, seed) == "");
+  CHECK_THAT(mapping.bytes().subspan(page, page), HasPattern(page, seed));
+  CHECK_THAT(read_all(device, page, page), HasPattern(page, seed));
 }
 
 // Nothing is inherited but the doorbells: each child opens and maps the
@@ -80,14 +75,10 @@ TEST_CASE("sharing: two processes that map the device on their own see each othe
   CHECK(b.wait() == ChildStatus::exited(0));
 }
 
-TEST_CASE("sharing: threads write disjoint slices of one mapping", "[sharing]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
+TEST_CASE_METHOD(DeviceTest, "sharing: threads write disjoint slices of one mapping", "[sharing]") {
+  open(GENERATE(from_range(all_strategies)));
   constexpr std::size_t threads = 4;
-  const auto seed = new_seed();
 
-  const auto device = open_device(strategy);
   const auto size = device.info().size;
   auto mapping = Mapping::map(device, size);
   const auto slice = size / threads;
@@ -98,8 +89,8 @@ TEST_CASE("sharing: threads write disjoint slices of one mapping", "[sharing]") 
           [&, i] { fill_pattern(mapping.bytes().subspan(i * slice, slice), i * slice, seed); });
     }
   }
-  CHECK(diff_pattern(mapping.bytes().first(threads * slice), 0, seed) == "");
-  CHECK(diff_pattern(read_all(device, threads * slice, 0), 0, seed) == "");
+  CHECK_THAT(mapping.bytes().first(threads * slice), HasPattern(0, seed));
+  CHECK_THAT(read_all(device, threads * slice, 0), HasPattern(0, seed));
 }
 
 TEST_CASE("sharing: threads with their own files and mappings see each other", "[sharing]") {
@@ -135,27 +126,21 @@ TEST_CASE("sharing: threads with their own files and mappings see each other", "
   CHECK(saw_all == std::vector<int>(threads, 1));
 }
 
-TEST_CASE("sharing: mappings of one file alias each other", "[sharing]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto page = page_size();
-  const auto seed = new_seed();
-
-  const auto device = open_device(strategy);
+TEST_CASE_METHOD(DeviceTest, "sharing: mappings of one file alias each other", "[sharing]") {
+  open(GENERATE(from_range(all_strategies)));
   auto first = Mapping::map(device, 2 * page);
   auto second = Mapping::map(device, 2 * page);
   auto second_page = Mapping::map(device, page, page);
   REQUIRE(first.data() != second.data());
 
   fill_pattern(first.bytes(), 0, seed);
-  CHECK(diff_pattern(second.bytes(), 0, seed) == "");
-  CHECK(diff_pattern(second_page.bytes(), page, seed) == "");
+  CHECK_THAT(second.bytes(), HasPattern(0, seed));
+  CHECK_THAT(second_page.bytes(), HasPattern(page, seed));
 
   const auto seed2 = new_seed();
   fill_pattern(second_page.bytes(), page, seed2);
-  CHECK(diff_pattern(first.bytes().subspan(page), page, seed2) == "");
-  CHECK(diff_pattern(first.bytes().first(page), 0, seed) == "");
+  CHECK_THAT(first.bytes().subspan(page), HasPattern(page, seed2));
+  CHECK_THAT(first.bytes().first(page), HasPattern(0, seed));
 }
 
 TEST_CASE("sharing: mappings through files with different strategies alias", "[sharing]") {
@@ -171,24 +156,19 @@ TEST_CASE("sharing: mappings through files with different strategies alias", "[s
   auto by_fault = Mapping::map(fault, 2 * page);
 
   fill_pattern(by_remap.bytes().first(page), 0, seed);
-  CHECK(diff_pattern(by_fault.bytes().first(page), 0, seed) == "");
+  CHECK_THAT(by_fault.bytes().first(page), HasPattern(0, seed));
   fill_pattern(by_fault.bytes().subspan(page), page, seed);
-  CHECK(diff_pattern(by_remap.bytes().subspan(page), page, seed) == "");
+  CHECK_THAT(by_remap.bytes().subspan(page), HasPattern(page, seed));
 }
 
-TEST_CASE("sharing: what one file wrote the next file maps and reads", "[sharing]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto page = page_size();
-  const auto seed = new_seed();
-
+TEST_CASE_METHOD(DeviceTest, "sharing: what one file wrote the next file maps and reads",
+                 "[sharing]") {
+  open(GENERATE(from_range(all_strategies)));
   write_all(open_device(other(strategy)), pattern(3 * page, 0, seed), 0);  // closed right after
 
-  const auto device = open_device(strategy);
-  CHECK(diff_pattern(read_all(device, 3 * page, 0), 0, seed) == "");
+  CHECK_THAT(read_all(device, 3 * page, 0), HasPattern(0, seed));
   const auto mapping = Mapping::map(device, 3 * page, 0, Protection::read_only);
-  CHECK(diff_pattern(mapping.bytes(), 0, seed) == "");
+  CHECK_THAT(mapping.bytes(), HasPattern(0, seed));
 }
 
 }  // namespace

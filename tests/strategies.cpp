@@ -77,7 +77,7 @@ void check_one_fault_per_page_written(const Device& device, std::uint32_t seed) 
   const auto written = faults_of([&] { write_every_page(writer.bytes(), 0, seed); });
   CHECK(written.driver.all == size / page_size());
   CHECK(written.process == size / page_size());
-  CHECK(diff_pattern(read_all(device, size, 0), 0, seed) == "");
+  CHECK_THAT(read_all(device, size, 0), HasPattern(0, seed));
 }
 
 std::size_t fault_around_pages() {
@@ -120,7 +120,7 @@ TEST_CASE("strategies: fault takes one fault per page read or written", "[strate
   CHECK(read.driver.all == pages);
   CHECK(read.process == pages);
   CHECK(read.driver.vma_locked == 0);
-  CHECK(diff_pattern(reader.bytes(), 0, seed) == "");
+  CHECK_THAT(reader.bytes(), HasPattern(0, seed));
 
   check_one_fault_per_page_written(device, seed);
 }
@@ -149,7 +149,7 @@ TEST_CASE("strategies: faultaround maps the pages around a read fault but not a 
   CHECK(read.driver.all <= pages / around + 1 + 2 * page_tables);
   CHECK(read.process == read.driver.all);
   CHECK(read.driver.vma_locked == (file_faults_under_vma_lock() ? read.driver.all : 0));
-  CHECK(diff_pattern(reader.bytes(), 0, seed) == "");
+  CHECK_THAT(reader.bytes(), HasPattern(0, seed));
 
   check_one_fault_per_page_written(device, seed);
 }
@@ -172,12 +172,12 @@ TEST_CASE("strategies: prefault needs no fault after mmap and refills what was z
   });
   CHECK(first.driver.all == 0);
   CHECK(first.process == 0);
-  CHECK(diff_pattern(mapping.bytes(), 0, seed) == "");
+  CHECK_THAT(mapping.bytes(), HasPattern(0, seed));
 
   REQUIRE(::madvise(mapping.data(), size, MADV_DONTNEED) == 0);
   const auto again = faults_of([&] { read_every_page(mapping.bytes()); });
   CHECK(again.driver.all == pages);
-  CHECK(diff_pattern(mapping.bytes(), 0, seed) == "");
+  CHECK_THAT(mapping.bytes(), HasPattern(0, seed));
 }
 
 // Faults the huge strategy takes to touch every page of a mapping at data,
@@ -224,7 +224,7 @@ TEST_CASE("strategies: huge maps a 2 MiB chunk with one fault where the kernel c
     const auto read = faults_of([&] { read_every_page(mapping.bytes()); });
     CHECK(read.driver.all == expected);
     CHECK(read.process == expected);
-    CHECK(diff_pattern(mapping.bytes(), 0, seed) == "");
+    CHECK_THAT(mapping.bytes(), HasPattern(0, seed));
   }
   SECTION("from an offset that is not a multiple of 2 MiB") {
     const auto offset = page_size();
@@ -234,7 +234,7 @@ TEST_CASE("strategies: huge maps a 2 MiB chunk with one fault where the kernel c
     const auto expected = huge_faults(mapping.data(), length, pmd_entries);
     const auto read = faults_of([&] { read_every_page(mapping.bytes()); });
     CHECK(read.driver.all == expected);
-    CHECK(diff_pattern(mapping.bytes(), offset, seed) == "");
+    CHECK_THAT(mapping.bytes(), HasPattern(offset, seed));
   }
   SECTION("moved by mremap to an address that is not 2 MiB aligned") {
     auto mapping = Region::map(device, size, 0);
@@ -244,20 +244,20 @@ TEST_CASE("strategies: huge maps a 2 MiB chunk with one fault where the kernel c
     REQUIRE(::mremap(mapping.data(), size, size, MREMAP_MAYMOVE | MREMAP_FIXED, unaligned) ==
             unaligned);
     (void)mapping.release();  // the move unmapped it; target owns the range now
-    CHECK(diff_pattern({unaligned, size}, 0, seed) == "");
+    CHECK_THAT((std::span<const std::byte>{unaligned, size}), HasPattern(0, seed));
     const auto seed2 = new_seed();
     fill_pattern({unaligned, size}, 0, seed2);
-    CHECK(diff_pattern(read_all(device, size, 0), 0, seed2) == "");
+    CHECK_THAT(read_all(device, size, 0), HasPattern(0, seed2));
   }
   SECTION("written, then shrunk to the middle of a chunk") {
     auto mapping = Mapping::map(device, size);
     const auto seed2 = new_seed();
     fill_pattern(mapping.bytes(), 0, seed2);
-    CHECK(diff_pattern(read_all(device, size, 0), 0, seed2) == "");
+    CHECK_THAT(read_all(device, size, 0), HasPattern(0, seed2));
 
     const auto smaller = size * 3 / 8;
     device.resize(smaller);
-    CHECK(diff_pattern(mapping.bytes().first(smaller), 0, seed2) == "");
+    CHECK_THAT(mapping.bytes().first(smaller), HasPattern(0, seed2));
     CHECK(terminating_signal([&] { (void)touch(mapping.data() + smaller); }) == SIGBUS);
     CHECK(terminating_signal([&] { (void)touch(mapping.data() + size - 1); }) == SIGBUS);
   }

@@ -141,28 +141,48 @@ std::string diff_fill(std::span<const std::byte> bytes, std::byte value) {
   return diff(bytes, [&](std::size_t) { return value; });
 }
 
+std::string HasPattern::difference(std::span<const std::byte> bytes) const {
+  return diff_pattern(bytes, position_, seed_);
+}
+
+std::string HasPattern::expected() const {
+  return "holds the pattern of seed " + std::to_string(seed_) + " from position " +
+         std::to_string(position_);
+}
+
+std::string HasBytes::difference(std::span<const std::byte> bytes) const {
+  return diff_bytes(bytes, expected_);
+}
+
+std::string HasBytes::expected() const {
+  return "equals the " + std::to_string(expected_.size()) + " bytes expected";
+}
+
+std::string IsFilledWith::difference(std::span<const std::byte> bytes) const {
+  return diff_fill(bytes, value_);
+}
+
+std::string IsFilledWith::expected() const { return "is filled with " + hex(value_); }
+
+void DeviceTest::open(Strategy chosen, int flags) {
+  strategy = chosen;
+  shown_.emplace(Catch::MessageBuilder("CAPTURE", CATCH_INTERNAL_LINEINFO, Catch::ResultWas::Info)
+                 << "strategy := " << to_string(chosen));
+  device = open_device(chosen, flags);
+}
+
 std::uint32_t new_seed() {
   static std::mt19937 generator{std::random_device{}()};
   return static_cast<std::uint32_t>(generator()) | 1U;  // never 0: that would be close to zeroes
 }
 
 void write_all(const Device& device, std::span<const std::byte> bytes, std::uint64_t offset) {
-  while (!bytes.empty()) {
-    const auto n = device.pwrite(bytes, offset);
-    if (n == 0) throw std::runtime_error("pwrite " + device.path() + " wrote nothing");
-    bytes = bytes.subspan(n);
-    offset += n;
-  }
+  device.write_all(bytes, offset);
 }
 
 std::vector<std::byte> read_all(const Device& device, std::size_t length, std::uint64_t offset) {
   std::vector<std::byte> bytes(length);
-  for (std::span<std::byte> rest{bytes}; !rest.empty();) {
-    const auto n = device.pread(rest, offset);
-    if (n == 0) throw std::runtime_error("pread " + device.path() + ": unexpected end of file");
-    rest = rest.subspan(n);
-    offset += n;
-  }
+  device.read_all(bytes, offset);
   return bytes;
 }
 
@@ -185,128 +205,41 @@ void poke(std::byte* address, std::byte value) {
 
 // ---- raw address ranges -------------------------------------------------------
 
-Region::Region(void* address, std::size_t length) noexcept
-    : data_{static_cast<std::byte*>(address)}, size_{length} {}
-
-Region::Region(Region&& other) noexcept
-    : data_{std::exchange(other.data_, nullptr)}, size_{std::exchange(other.size_, 0)} {}
-
-Region& Region::operator=(Region&& other) noexcept {
-  if (this != &other) {
-    if (data_ != nullptr) ::munmap(data_, size_);
-    data_ = std::exchange(other.data_, nullptr);
-    size_ = std::exchange(other.size_, 0);
-  }
-  return *this;
-}
-
-Region::~Region() {
-  if (data_ != nullptr) ::munmap(data_, size_);
-}
-
-Region Region::reserve(std::size_t length) {
-  void* const address = ::mmap(nullptr, length, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (address == MAP_FAILED) throw std::system_error(last_error(), "mmap anonymous PROT_NONE");
-  return Region{address, length};
-}
+Region Region::reserve(std::size_t length) { return Region{base::Region::reserve(length)}; }
 
 Region Region::map(const Device& device, std::size_t length, std::uint64_t offset) {
-  void* const address = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_SHARED, device.fd(),
-                               static_cast<off_t>(offset));
-  if (address == MAP_FAILED) throw std::system_error(last_error(), "mmap " + device.path());
-  return Region{address, length};
-}
-
-std::byte* Region::release() noexcept {
-  size_ = 0;
-  return std::exchange(data_, nullptr);
+  return Region{base::Region::map(length, PROT_READ | PROT_WRITE, MAP_SHARED, device.fd(), offset,
+                                  device.path())};
 }
 
 // ---- processes ----------------------------------------------------------------
 
 std::string describe(const ChildStatus& status) {
-  switch (status.kind) {
-    case ChildStatus::Kind::exited:
-      return "exited with status " + std::to_string(status.value);
-    case ChildStatus::Kind::killed: {
-      const char* const abbreviation = ::sigabbrev_np(status.value);
-      return "killed by " +
-             (abbreviation != nullptr ? "SIG" + std::string{abbreviation}
-                                      : "signal " + std::to_string(status.value)) +
-             " (" + ::strsignal(status.value) + ")";
-    }
-    case ChildStatus::Kind::timed_out:
-      return "still running at its deadline";
-  }
-  return "?";
+  using Kind = base::ChildEnd::Kind;
+  const Kind kind = status.kind == ChildStatus::Kind::exited   ? Kind::exited
+                    : status.kind == ChildStatus::Kind::killed ? Kind::killed
+                                                               : Kind::timed_out;
+  return base::describe({kind, status.value, status.message});
 }
 
 namespace {
 
-ChildStatus decode(int status) {
-  if (WIFSIGNALED(status)) return ChildStatus::killed(WTERMSIG(status));
-  return ChildStatus::exited(WEXITSTATUS(status));
+ChildStatus to_status(base::ChildEnd end) {
+  using Kind = base::ChildEnd::Kind;
+  const auto kind = end.kind == Kind::exited   ? ChildStatus::Kind::exited
+                    : end.kind == Kind::killed ? ChildStatus::Kind::killed
+                                               : ChildStatus::Kind::timed_out;
+  return {kind, end.value, std::move(end.message)};
 }
 
-// Reaps pid within timeout; false if it could not be (stuck in the kernel).
-bool reap(pid_t pid, std::chrono::milliseconds timeout, int& status) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    const pid_t done = ::waitpid(pid, &status, WNOHANG);
-    if (done == pid) return true;
-    if (done < 0 && errno != EINTR) throw std::system_error(last_error(), "waitpid");
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-}
+ChildStatus decode(int status) { return to_status(base::ended(status)); }
+
+using base::reap;
 
 }  // namespace
 
-Child::Child(const std::function<int()>& body) {
-  // Whatever is buffered now would otherwise be written by both processes.
-  std::cout.flush();
-  std::cerr.flush();
-  std::fflush(nullptr);
-  pid_ = ::fork();
-  if (pid_ < 0) throw std::system_error(last_error(), "fork");
-  if (pid_ != 0) return;
-
-  // Catch2's handlers would report the child's fatal signal as the parent's
-  // test failing; the parent wants to see the signal instead.
-  for (const int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTERM, SIGINT}) {
-    std::signal(sig, SIG_DFL);
-  }
-  const rlimit no_core{0, 0};
-  ::setrlimit(RLIMIT_CORE, &no_core);
-
-  int status = 125;
-  try {
-    status = body();
-  } catch (...) {
-  }
-  ::_exit(status);  // neither atexit handlers nor stdio flushes of the parent's state
-}
-
-Child::~Child() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGKILL);
-  int status = 0;
-  try {
-    reap(pid_, 2s, status);
-  } catch (...) {
-  }
-}
-
 ChildStatus Child::wait(std::chrono::milliseconds timeout) {
-  if (pid_ <= 0) throw std::logic_error("Child::wait: no child");
-  int status = 0;
-  if (reap(pid_, timeout, status)) {
-    pid_ = -1;
-    return decode(status);
-  }
-  ::kill(pid_, SIGKILL);
-  if (reap(pid_, 2s, status)) pid_ = -1;  // else the destructor tries once more
-  return {ChildStatus::Kind::timed_out, 0};
+  return to_status(child_.wait(timeout));
 }
 
 ChildStatus run_in_child(const std::function<int()>& body, std::chrono::milliseconds timeout) {
@@ -322,29 +255,17 @@ int terminating_signal(const std::function<void()>& body) {
   return status.kind == ChildStatus::Kind::killed ? status.value : 0;
 }
 
-Notice::Notice() {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::system_error(last_error(), "pipe2");
-  read_ = fds[0];
-  write_ = fds[1];
-}
-
-Notice::~Notice() {
-  ::close(read_);
-  ::close(write_);
-}
-
 void Notice::post() const {
   const char byte = 1;
   ssize_t n;
   do {
-    n = ::write(write_, &byte, 1);
+    n = ::write(pipe_.write.get(), &byte, 1);
   } while (n < 0 && errno == EINTR);
   if (n != 1) throw std::system_error(last_error(), "notice write");
 }
 
 bool Notice::wait(std::chrono::milliseconds timeout) const {
-  pollfd pfd{read_, POLLIN, 0};
+  pollfd pfd{pipe_.read.get(), POLLIN, 0};
   int ready;
   do {
     ready = ::poll(&pfd, 1, static_cast<int>(timeout.count()));
@@ -352,11 +273,7 @@ bool Notice::wait(std::chrono::milliseconds timeout) const {
   if (ready < 0) throw std::system_error(last_error(), "notice poll");
   if (ready == 0) return false;
   char byte;
-  return ::read(read_, &byte, 1) == 1;
-}
-
-Fd::~Fd() {
-  if (fd_ >= 0) ::close(fd_);
+  return ::read(pipe_.read.get(), &byte, 1) == 1;
 }
 
 namespace {
@@ -460,7 +377,7 @@ Subprocess::~Subprocess() {
   ::kill(pid_, SIGKILL);
   int status = 0;
   try {
-    reap(pid_, 2s, status);
+    static_cast<void>(reap(pid_, 2s, status));
   } catch (...) {
   }
 }

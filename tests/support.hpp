@@ -22,8 +22,13 @@
 #include <utility>
 #include <vector>
 
+#include <catch2/catch_message.hpp>
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/catch_tostring.hpp>
+#include <catch2/matchers/catch_matchers_templated.hpp>
+#include <mmapdemo/base/child.hpp>
+#include <mmapdemo/base/fd.hpp>
+#include <mmapdemo/base/region.hpp>
 #include <mmapdemo/mmapdemo.hpp>
 
 namespace mmapdemo::test {
@@ -48,6 +53,29 @@ void require_root();
 [[nodiscard]] std::size_t page_size();
 [[nodiscard]] Strategy other(Strategy strategy);
 
+// A fresh seed per call, so a test never passes on what an earlier one left.
+[[nodiscard]] std::uint32_t new_seed();
+
+// The preamble most device tests share, as a fixture for TEST_CASE_METHOD:
+// open() SKIPs without the device, reports the strategy with every
+// assertion as CAPTURE would, and opens a file with it; page and a fresh
+// seed are there from the start.
+//   TEST_CASE_METHOD(DeviceTest, "lifetime: ...", "[lifetime]") {
+//     open(GENERATE(from_range(all_strategies)));
+//     auto mapping = Mapping::map(device, 4 * page);
+class DeviceTest {
+ protected:
+  void open(Strategy chosen, int flags = O_RDWR);
+
+  Strategy strategy = Strategy::remap;
+  std::size_t page = page_size();
+  std::uint32_t seed = new_seed();
+  Device device;
+
+ private:
+  std::optional<Catch::ScopedMessage> shown_;
+};
+
 // ---- contents ---------------------------------------------------------------
 
 // Bytes that tell their position in the buffer and the test that wrote them:
@@ -67,8 +95,59 @@ void fill_pattern(std::span<std::byte> out, std::uint64_t position, std::uint32_
                                        std::uint32_t seed);
 [[nodiscard]] std::string diff_fill(std::span<const std::byte> bytes, std::byte value);
 
-// A fresh seed per call, so a test never passes on what an earlier one left.
-[[nodiscard]] std::uint32_t new_seed();
+// Catch2 matchers over bytes (a span, a vector, a mapping's bytes()), each
+// saying where the bytes first differ when they fail:
+//   CHECK_THAT(mapping.bytes(), HasPattern(offset, seed));
+//   CHECK_THAT(read_all(device, 12, 0), HasBytes(as_bytes("hello, world")));
+//   CHECK_THAT(region.bytes(), IsFilledWith(std::byte{0}));
+class BytesMatcher : public Catch::Matchers::MatcherGenericBase {
+ public:
+  template <class Bytes>
+  bool match(const Bytes& bytes) const {
+    problem_ = difference(std::span<const std::byte>{bytes});
+    return problem_.empty();
+  }
+  std::string describe() const override { return expected() + " (" + problem_ + ")"; }
+
+ protected:
+  [[nodiscard]] virtual std::string difference(std::span<const std::byte> bytes) const = 0;
+  [[nodiscard]] virtual std::string expected() const = 0;
+
+ private:
+  mutable std::string problem_;
+};
+
+class HasPattern : public BytesMatcher {
+ public:
+  HasPattern(std::uint64_t position, std::uint32_t seed) : position_{position}, seed_{seed} {}
+
+ private:
+  std::string difference(std::span<const std::byte> bytes) const override;
+  std::string expected() const override;
+  std::uint64_t position_;
+  std::uint32_t seed_;
+};
+
+class HasBytes : public BytesMatcher {
+ public:
+  explicit HasBytes(std::span<const std::byte> expected)
+      : expected_{expected.begin(), expected.end()} {}
+
+ private:
+  std::string difference(std::span<const std::byte> bytes) const override;
+  std::string expected() const override;
+  std::vector<std::byte> expected_;
+};
+
+class IsFilledWith : public BytesMatcher {
+ public:
+  explicit IsFilledWith(std::byte value) : value_{value} {}
+
+ private:
+  std::string difference(std::span<const std::byte> bytes) const override;
+  std::string expected() const override;
+  std::byte value_;
+};
 
 // pwrite()/pread() until done; throw on an error or an unexpected end of file.
 void write_all(const Device& device, std::span<const std::byte> bytes, std::uint64_t offset);
@@ -145,31 +224,16 @@ void write_file(const std::string& file, std::string_view text);
 
 // Owner of an address range the library does not model: anonymous
 // reservations, mappings moved or resized with mremap().
-class Region {
+class Region : public base::Region {
  public:
+  using base::Region::Region;
   Region() noexcept = default;
-  Region(void* address, std::size_t length) noexcept;
-  Region(const Region&) = delete;
-  Region& operator=(const Region&) = delete;
-  Region(Region&& other) noexcept;
-  Region& operator=(Region&& other) noexcept;
-  ~Region();
+  explicit Region(base::Region&& region) noexcept : base::Region{std::move(region)} {}
 
   // An anonymous PROT_NONE range: every access faults, nothing else lands there.
   [[nodiscard]] static Region reserve(std::size_t length);
   // A plain MAP_SHARED read-write mmap() of the device; throws.
   [[nodiscard]] static Region map(const Device& device, std::size_t length, std::uint64_t offset);
-
-  // Forget the range without unmapping it (mremap() took it over).
-  std::byte* release() noexcept;
-
-  [[nodiscard]] std::byte* data() const noexcept { return data_; }
-  [[nodiscard]] std::size_t size() const noexcept { return size_; }
-  [[nodiscard]] std::span<std::byte> bytes() const noexcept { return {data_, size_}; }
-
- private:
-  std::byte* data_ = nullptr;
-  std::size_t size_ = 0;
 };
 
 // ---- processes --------------------------------------------------------------
@@ -181,10 +245,15 @@ struct ChildStatus {
 
   Kind kind = Kind::exited;
   int value = 0;  // exit status or signal number
+  // What the child said went wrong (base::Child::say(), or the message of
+  // the exception it threw); not compared, only shown.
+  std::string message = {};
 
   [[nodiscard]] static ChildStatus exited(int status) { return {Kind::exited, status}; }
   [[nodiscard]] static ChildStatus killed(int signal) { return {Kind::killed, signal}; }
-  friend bool operator==(const ChildStatus&, const ChildStatus&) = default;
+  friend bool operator==(const ChildStatus& a, const ChildStatus& b) {
+    return a.kind == b.kind && a.value == b.value;
+  }
 };
 
 [[nodiscard]] std::string describe(const ChildStatus& status);
@@ -192,21 +261,19 @@ struct ChildStatus {
 inline constexpr std::chrono::milliseconds child_timeout = 60s;
 
 // A forked child that runs body and _exit()s with what it returns (125 if it
-// throws). Child bodies must not use Catch2: they return a step number that
-// says what failed (0 = all well) and the parent checks it. The child gets
-// default handlers for the fatal signals Catch2 traps, and no core dumps.
+// throws, its message in the status). Child bodies must not use Catch2: they
+// return a step number that says what failed (0 = all well) and the parent
+// checks it. The child gets default handlers for the fatal signals Catch2
+// traps, and no core dumps (base::Child).
 class Child {
  public:
-  explicit Child(const std::function<int()>& body);
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-  ~Child();  // kills and reaps a child nobody waited for
+  explicit Child(const std::function<int()>& body) : child_{body} {}
 
   ChildStatus wait(std::chrono::milliseconds timeout = child_timeout);
-  [[nodiscard]] pid_t pid() const noexcept { return pid_; }
+  [[nodiscard]] pid_t pid() const noexcept { return child_.pid(); }
 
  private:
-  pid_t pid_ = -1;
+  base::Child child_;
 };
 
 [[nodiscard]] ChildStatus run_in_child(const std::function<int()>& body,
@@ -222,32 +289,18 @@ class Child {
 // keeps test steps in order whatever the device does.)
 class Notice {
  public:
-  Notice();
-  Notice(const Notice&) = delete;
-  Notice& operator=(const Notice&) = delete;
-  ~Notice();
+  Notice() : pipe_{base::make_pipe()} {}
 
   void post() const;
   // False when nothing was posted within timeout.
   [[nodiscard]] bool wait(std::chrono::milliseconds timeout = 10s) const;
 
  private:
-  int read_ = -1;
-  int write_ = -1;
+  base::Pipe pipe_;
 };
 
 // Owner of a file descriptor the library does not model (epoll, pipes).
-class Fd {
- public:
-  explicit Fd(int fd) noexcept : fd_{fd} {}
-  Fd(Fd&& other) noexcept : fd_{std::exchange(other.fd_, -1)} {}
-  Fd& operator=(Fd&&) = delete;
-  ~Fd();
-  [[nodiscard]] int get() const noexcept { return fd_; }
-
- private:
-  int fd_;
-};
+using Fd = base::UniqueFd;
 
 // Waits until process pid sleeps in one of the given system calls (numbers
 // as in /proc/<pid>/syscall, e.g. SYS_poll); false if it did not within
@@ -372,6 +425,29 @@ template <>
 struct Catch::StringMaker<mmapdemo::Backend> {
   static std::string convert(mmapdemo::Backend backend) {
     return std::string{mmapdemo::to_string(backend)};
+  }
+};
+
+// Bytes by their count only: a page spelt out byte by byte helps nobody, and
+// the matchers above say where the bytes differ.
+template <>
+struct Catch::StringMaker<std::vector<std::byte>> {
+  static std::string convert(const std::vector<std::byte>& bytes) {
+    return std::to_string(bytes.size()) + " bytes";
+  }
+};
+
+template <>
+struct Catch::StringMaker<std::span<std::byte>> {
+  static std::string convert(std::span<std::byte> bytes) {
+    return std::to_string(bytes.size()) + " bytes";
+  }
+};
+
+template <>
+struct Catch::StringMaker<std::span<const std::byte>> {
+  static std::string convert(std::span<const std::byte> bytes) {
+    return std::to_string(bytes.size()) + " bytes";
   }
 };
 

@@ -20,14 +20,14 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 series=${1:-6.12}
 build=${BUILD:-$root/build}
 [[ $build == /* ]] || build=$root/$build
-[[ -x $build/userspace/tests/mmapdemo-tests ]] ||
+[[ -x $build/userspace/bin/mmapdemo-tests ]] ||
 	{ echo "$prog: error: run 'make userspace' first" >&2; exit 1; }
 
 # Long enough for a loaded host to finish a step; short enough to be cheap.
 silence=30
 filter='[zeroed]'
 # The test to stop the guest in: the first of the filter's list.
-victim=$("$build/userspace/tests/mmapdemo-tests" --list-tests --verbosity quiet "$filter" |
+victim=$("$build/userspace/bin/mmapdemo-tests" --list-tests --verbosity quiet "$filter" |
 	sed -n 1p)
 [[ -n $victim ]] || { echo "$prog: error: '$filter' lists no test" >&2; exit 1; }
 victim=kmalloc/$victim

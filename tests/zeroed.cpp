@@ -19,11 +19,11 @@ const std::string path{default_path};
 void check_filled(std::byte value) {
   const auto device = Device::open(path);
   const auto size = static_cast<std::size_t>(device.info().size);
-  CHECK(diff_fill(read_all(device, size, 0), value) == "");
+  CHECK_THAT(read_all(device, size, 0), IsFilledWith(value));
   for (const auto strategy : all_strategies) {
     CAPTURE(strategy);
     const auto mapped = open_device(strategy);
-    CHECK(diff_fill(Mapping::map(mapped, size, 0, Protection::read_only).bytes(), value) == "");
+    CHECK_THAT(Mapping::map(mapped, size, 0, Protection::read_only).bytes(), IsFilledWith(value));
   }
 }
 

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <utility>
 
+#include <mmapdemo/base/region.hpp>
 #include <mmapdemo/types.hpp>
 
 namespace mmapdemo::stress {
@@ -117,49 +118,8 @@ struct Stats {
 // Runs worker index to its end; returns its exit status (0: all as expected).
 int run_worker(const Config& config, const Geometry& geometry, unsigned index, Stats& stats);
 
-// Move-only owner of a raw mmap()ed range, for the ranges the library's
-// Mapping cannot follow: those that mremap() moves or shrinks, reservations,
-// shared anonymous memory.
-class Region {
- public:
-  Region() noexcept = default;
-  Region(void* address, std::size_t length) noexcept
-      : address_{static_cast<std::byte*>(address)}, length_{length} {}
-  Region(const Region&) = delete;
-  Region& operator=(const Region&) = delete;
-  Region(Region&& other) noexcept
-      : address_{std::exchange(other.address_, nullptr)},
-        length_{std::exchange(other.length_, 0)} {}
-  Region& operator=(Region&& other) noexcept {
-    if (this != &other) {
-      unmap();
-      address_ = std::exchange(other.address_, nullptr);
-      length_ = std::exchange(other.length_, 0);
-    }
-    return *this;
-  }
-  ~Region() { unmap(); }
-
-  // munmap(); returns 0 or its errno.
-  int unmap() noexcept {
-    if (address_ == nullptr) return 0;
-    const int ret = ::munmap(std::exchange(address_, nullptr), std::exchange(length_, 0));
-    return ret == 0 ? 0 : errno;
-  }
-  // The kernel moved or shrank the range (mremap): follow it, unmap nothing.
-  void adopt(void* address, std::size_t length) noexcept {
-    address_ = static_cast<std::byte*>(address);
-    length_ = length;
-  }
-  // Forget the range without unmapping it (mremap() took it over).
-  void release() noexcept { adopt(nullptr, 0); }
-
-  [[nodiscard]] std::byte* data() const noexcept { return address_; }
-  [[nodiscard]] std::size_t size() const noexcept { return length_; }
-
- private:
-  std::byte* address_ = nullptr;
-  std::size_t length_ = 0;
-};
+// Raw mmap()ed ranges the library's Mapping cannot follow: those that
+// mremap() moves or shrinks, reservations, shared anonymous memory.
+using Region = base::Region;
 
 }  // namespace mmapdemo::stress

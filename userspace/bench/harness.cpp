@@ -44,27 +44,10 @@ std::int64_t minor_faults() {
   return usage.ru_minflt;
 }
 
-Region::Region(Region&& other) noexcept
-    : data_{std::exchange(other.data_, nullptr)}, size_{std::exchange(other.size_, 0)} {}
-
-Region& Region::operator=(Region&& other) noexcept {
-  if (this != &other) {
-    if (data_ != nullptr) ::munmap(data_, size_);
-    data_ = std::exchange(other.data_, nullptr);
-    size_ = std::exchange(other.size_, 0);
-  }
-  return *this;
-}
-
-Region::~Region() {
-  if (data_ != nullptr) ::munmap(data_, size_);
-}
-
 Region Region::anonymous(std::size_t size, bool populate) {
-  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | (populate ? MAP_POPULATE : 0), -1, 0);
-  if (p == MAP_FAILED) fail("mmap anonymous " + size_label(size));
-  return Region{static_cast<std::byte*>(p), size};
+  return Region{base::Region::map(size, PROT_READ | PROT_WRITE,
+                                  MAP_PRIVATE | MAP_ANONYMOUS | (populate ? MAP_POPULATE : 0), -1,
+                                  0, "anonymous " + size_label(size))};
 }
 
 Region Region::anonymous_small_pages(std::size_t size) {
@@ -74,33 +57,14 @@ Region Region::anonymous_small_pages(std::size_t size) {
 }
 
 Region Region::shared_anonymous(std::size_t size) {
-  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) fail("mmap shared anonymous " + size_label(size));
-  return Region{static_cast<std::byte*>(p), size};
+  return Region{base::Region::map(size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0,
+                                  "shared anonymous " + size_label(size))};
 }
 
 Region Region::of_fd(int fd, std::size_t size, bool populate) {
-  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE,
-                   MAP_SHARED | (populate ? MAP_POPULATE : 0), fd, 0);
-  if (p == MAP_FAILED) fail("mmap memfd " + size_label(size));
-  return Region{static_cast<std::byte*>(p), size};
-}
-
-Fd::Fd(Fd&& other) noexcept : fd_{std::exchange(other.fd_, -1)} {}
-
-Fd& Fd::operator=(Fd&& other) noexcept {
-  if (this != &other) {
-    reset();
-    fd_ = std::exchange(other.fd_, -1);
-  }
-  return *this;
-}
-
-Fd::~Fd() { reset(); }
-
-void Fd::reset() noexcept {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
+  return Region{base::Region::map(size, PROT_READ | PROT_WRITE,
+                                  MAP_SHARED | (populate ? MAP_POPULATE : 0), fd, 0,
+                                  "memfd " + size_label(size))};
 }
 
 Fd make_memfd(std::size_t size) {

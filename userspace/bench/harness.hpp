@@ -18,6 +18,8 @@
 #include <utility>
 #include <vector>
 
+#include <mmapdemo/base/fd.hpp>
+#include <mmapdemo/base/region.hpp>
 #include <mmapdemo/mmapdemo.hpp>
 
 #include "stats.hpp"
@@ -42,16 +44,12 @@ inline void keep(const T& value) {
   asm volatile("" : : "r,m"(value) : "memory");
 }
 
-// Move-only owner of an anonymous or memfd mapping (not the device: that is
+// Owner of an anonymous or memfd mapping (not the device: that is
 // mmapdemo::Mapping). Throws std::system_error on failure.
-class Region {
+class Region : public base::Region {
  public:
   Region() noexcept = default;
-  Region(const Region&) = delete;
-  Region& operator=(const Region&) = delete;
-  Region(Region&& other) noexcept;
-  Region& operator=(Region&& other) noexcept;
-  ~Region();
+  explicit Region(base::Region&& region) noexcept : base::Region{std::move(region)} {}
 
   // MAP_PRIVATE | MAP_ANONYMOUS, populated (every page present) when asked.
   [[nodiscard]] static Region anonymous(std::size_t size, bool populate);
@@ -61,33 +59,10 @@ class Region {
   [[nodiscard]] static Region shared_anonymous(std::size_t size);
   // MAP_SHARED of fd (a memfd), populated when asked.
   [[nodiscard]] static Region of_fd(int fd, std::size_t size, bool populate);
-
-  [[nodiscard]] std::span<std::byte> bytes() const noexcept { return {data_, size_}; }
-  [[nodiscard]] std::byte* data() const noexcept { return data_; }
-  [[nodiscard]] std::size_t size() const noexcept { return size_; }
-
- private:
-  Region(std::byte* data, std::size_t size) noexcept : data_{data}, size_{size} {}
-  std::byte* data_ = nullptr;
-  std::size_t size_ = 0;
 };
 
-// Move-only owner of a file descriptor (memfd, pipe end, socket).
-class Fd {
- public:
-  Fd() noexcept = default;
-  explicit Fd(int fd) noexcept : fd_{fd} {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  Fd(Fd&& other) noexcept;
-  Fd& operator=(Fd&& other) noexcept;
-  ~Fd();
-  [[nodiscard]] int get() const noexcept { return fd_; }
-  void reset() noexcept;
-
- private:
-  int fd_ = -1;
-};
+// Owner of a file descriptor (memfd, pipe end, socket).
+using Fd = base::UniqueFd;
 
 // A memfd of size bytes, every page allocated (so that mapping it later
 // costs what mapping the device's existing buffer costs: no allocation).

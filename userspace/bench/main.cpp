@@ -14,8 +14,8 @@
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
 
-#include "json.hpp"
 #include "parts.hpp"
+#include "report.hpp"
 
 namespace {
 
@@ -57,76 +57,25 @@ std::string cpu_model() {
   return "";
 }
 
-void write_env(bench::JsonWriter& json, const bench::Config& config, const std::string& accel,
-               const std::string& label) {
+bench::Json env_json(const bench::Config& config, const std::string& accel,
+                     const std::string& label) {
   utsname u{};
   ::uname(&u);
   const auto fault_around = first_line("/sys/kernel/debug/fault_around_bytes");
-  json.key("env").begin_object();
-  json.key("label").value(label);
-  json.key("kernel").value(std::string_view{u.release});
-  json.key("vcpus").value(static_cast<std::int64_t>(::sysconf(_SC_NPROCESSORS_ONLN)));
-  json.key("accelerator").value(accel);
-  json.key("cpu").value(cpu_model());
-  json.key("thp").value(bracketed(first_line("/sys/kernel/mm/transparent_hugepage/enabled")));
-  json.key("fault_around_bytes").value(fault_around.empty() ? "unknown" : fault_around);
-  json.key("page_size").value(static_cast<std::int64_t>(::sysconf(_SC_PAGESIZE)));
-  json.key("reps").value(static_cast<std::int64_t>(config.reps));
-  json.key("backend").value(config.backend);
-  json.key("buffer_size").value(static_cast<std::uint64_t>(config.device_size));
-  json.key("strategies").begin_array();
-  for (const auto s : config.strategies) json.value(bench::strategy_name(s));
-  json.end_array();
-  json.end_object();
-}
-
-void write_summary(bench::JsonWriter& json, const bench::Summary& s) {
-  json.begin_object();
-  json.key("median").value(s.median);
-  json.key("spread").value(s.spread);
-  json.key("n").value(static_cast<std::uint64_t>(s.n));
-  json.end_object();
-}
-
-std::string to_json(const bench::Results& results, const bench::Config& config,
-                    const std::string& accel, const std::string& label) {
-  bench::JsonWriter json;
-  json.begin_object();
-  json.key("schema").value("mmapdemo-bench/1");
-  write_env(json, config, accel, label);
-  json.key("rows").begin_array();
-  for (const auto& row : results.rows) {
-    json.begin_object();
-    json.key("part").value(row.part);
-    json.key("op").value(row.op);
-    json.key("backend").value(row.backend);
-    json.key("variant").value(row.variant);
-    json.key("size").value(row.size);
-    json.key("unit").value(row.unit);
-    json.key("higher_is_better").value(row.higher_is_better);
-    json.key("value");
-    write_summary(json, row.value);
-    json.key("baseline").value(row.baseline);
-    json.key("ratio");
-    if (row.ratio) {
-      write_summary(json, *row.ratio);
-    } else {
-      json.null();
-    }
-    json.key("more_ratios").begin_object();
-    for (const auto& [name, ratio] : row.more_ratios) {
-      json.key(name);
-      write_summary(json, ratio);
-    }
-    json.end_object();
-    json.end_object();
-  }
-  json.end_array();
-  json.key("notes").begin_array();
-  for (const auto& note : results.notes) json.value(note);
-  json.end_array();
-  json.end_object();
-  return json.str();
+  bench::Json strategies = bench::Json::array();
+  for (const auto s : config.strategies) strategies.push_back(bench::strategy_name(s));
+  return bench::Json{{"label", label},
+                     {"kernel", u.release},
+                     {"vcpus", ::sysconf(_SC_NPROCESSORS_ONLN)},
+                     {"accelerator", accel},
+                     {"cpu", cpu_model()},
+                     {"thp", bracketed(first_line("/sys/kernel/mm/transparent_hugepage/enabled"))},
+                     {"fault_around_bytes", fault_around.empty() ? "unknown" : fault_around},
+                     {"page_size", ::sysconf(_SC_PAGESIZE)},
+                     {"reps", config.reps},
+                     {"backend", config.backend},
+                     {"buffer_size", config.device_size},
+                     {"strategies", std::move(strategies)}};
 }
 
 int run(int argc, char** argv) {
@@ -185,7 +134,8 @@ int run(int argc, char** argv) {
       if (part == "ipc") bench::ipc(results, config);
       if (part == "scaling") bench::scaling(results, config);
     }
-    const auto text = to_json(results, config, accel, label);
+    const auto text = bench::results_json(results, env_json(config, accel, label))
+                          .dump(-1, ' ', false, bench::Json::error_handler_t::replace);
     if (output == "-") {
       std::cout << text << '\n';
     } else {

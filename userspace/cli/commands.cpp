@@ -139,7 +139,7 @@ int write(const std::string& path, const WriteOptions& options) {
   }
   // A write across the end of the buffer is short; the next one then fails
   // with ENOSPC, which is the error to report.
-  write_all(device, data, options.offset);
+  device.write_all(data, options.offset);
   fmt::print("wrote {} at offset {} of {}", plural(data.size(), "byte"), options.offset, path);
   if (options.ring) device.ring();
   fmt::print("{}\n", options.ring ? ", and rang the doorbell" : "");

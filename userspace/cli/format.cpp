@@ -5,7 +5,7 @@
 #include <charconv>
 #include <limits>
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 namespace mmapdemo::cli {
 
@@ -103,28 +103,8 @@ void Hexdump::line(std::span<const std::byte> bytes) {
 }
 
 std::string quoted_text(std::span<const std::byte> bytes) {
-  std::string out = "\"";
-  for (const auto byte : bytes) {
-    const auto c = std::to_integer<unsigned char>(byte);
-    if (c == 0) break;
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        out += printable(c) ? std::string(1, static_cast<char>(c)) : fmt::format("\\x{:02x}", c);
-    }
-  }
-  return out + "\"";
+  const std::string_view text{reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+  return fmt::format("{:?}", text.substr(0, text.find('\0')));
 }
 
 }  // namespace mmapdemo::cli

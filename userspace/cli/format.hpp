@@ -38,8 +38,9 @@ class Hexdump {
   bool squeezing_ = false;  // "*" printed for the lines since previous_
 };
 
-// The text in bytes up to the first NUL, in double quotes, with C escapes
-// for quotes, backslashes and anything not printable ASCII: "hi\n\x01".
+// The text in bytes up to the first NUL as fmt's {:?} quotes it: in double
+// quotes, with C escapes for quotes, backslashes, control characters and
+// bytes that are not UTF-8: "hi\n\x01", "café" as it is.
 [[nodiscard]] std::string quoted_text(std::span<const std::byte> bytes);
 
 }  // namespace mmapdemo::cli

@@ -10,7 +10,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <limits>
+#include <optional>
 #include <string>
 
 #include <fmt/core.h>
@@ -88,42 +90,34 @@ int run(int argc, char** argv) {
   read->add_flag("--raw", read_options.raw, "Write the bytes themselves to standard output");
 
   cli::WriteOptions write_options;
-  std::string data;
   auto* const write =
       app.add_subcommand("write", "Write DATA, or standard input, into the buffer with write()");
   add_offset(write, write_options.offset);
-  auto* const data_option =
-      write->add_option("data", data, "The bytes to write; standard input when absent");
+  write->add_option("data", write_options.data, "The bytes to write; standard input when absent");
   write->add_flag("--ring", write_options.ring, "Ring the doorbell once written");
 
   cli::FillOptions fill_options;
-  std::uint64_t fill_length = 0;
-  std::uint64_t fill_byte = 0;
-  std::string fill_pattern;
   auto* const fill = app.add_subcommand(
       "fill", "Set a range of the buffer to one byte or a repeated pattern, through a mapping");
   add_offset(fill, fill_options.offset);
-  auto* const fill_length_option =
-      fill->add_option("-l,--length", fill_length, "How many bytes (default: to the end)")
-          ->transform(number());
+  fill->add_option("-l,--length", fill_options.length, "How many bytes (default: to the end)")
+      ->transform(number());
   auto* const fill_value = fill->add_option_group("value", "What to fill with: exactly one of");
-  auto* const byte_option =
-      fill_value->add_option("-b,--byte", fill_byte, "A byte, 0 to 255 (decimal or 0x hex)")
-          ->transform(number(0, 255));
-  auto* const pattern_option =
-      fill_value
-          ->add_option("-p,--pattern", fill_pattern,
-                       "Text repeated from --offset on (its first byte lands at --offset)")
-          ->check(CLI::Validator{[](const std::string& text) {
-                                   return text.empty() ? std::string{"the pattern is empty"}
-                                                       : std::string{};
-                                 },
-                                 "TEXT"});
+  fill_value->add_option("-b,--byte", fill_options.byte, "A byte, 0 to 255 (decimal or 0x hex)")
+      ->transform(number(0, 255));
+  fill_value
+      ->add_option("-p,--pattern", fill_options.pattern,
+                   "Text repeated from --offset on (its first byte lands at --offset)")
+      ->check(CLI::Validator{[](const std::string& text) {
+                               return text.empty() ? std::string{"the pattern is empty"}
+                                                   : std::string{};
+                             },
+                             "TEXT"});
   fill_value->require_option(1);
   fill->add_flag("--ring", fill_options.ring, "Ring the doorbell once filled");
 
   cli::WatchOptions watch_options;
-  std::uint64_t watch_timeout = 0;
+  std::optional<std::uint64_t> watch_timeout;
   auto* const watch = app.add_subcommand(
       "watch",
       "Sleep on the doorbell and print a range of the buffer, through a mapping, each time "
@@ -135,12 +129,11 @@ int run(int argc, char** argv) {
   watch->add_option("-c,--count", watch_options.count, "Exit after this many rings (0: never)")
       ->transform(number())
       ->capture_default_str();
-  auto* const watch_timeout_option =
-      watch
-          ->add_option("-t,--timeout", watch_timeout,
-                       "Stop after this many milliseconds: exit status 1 if --count rings have "
-                       "not all come by then, else 0")
-          ->transform(number(0, std::numeric_limits<std::int32_t>::max()));
+  watch
+      ->add_option("-t,--timeout", watch_timeout,
+                   "Stop after this many milliseconds: exit status 1 if --count rings have "
+                   "not all come by then, else 0")
+      ->transform(number(0, std::numeric_limits<std::int32_t>::max()));
   watch->add_flag("--hex", watch_options.hex, "Show a hexdump rather than text");
 
   std::uint64_t ring_count = 1;
@@ -208,6 +201,31 @@ int run(int argc, char** argv) {
       ->transform(number(1, 1000))
       ->capture_default_str();
 
+  // Each subcommand's callback says what to run once the whole line parsed.
+  std::function<int()> action;
+  const auto on = [&action](CLI::App* command, std::function<int()> what) {
+    command->callback([&action, what = std::move(what)] { action = what; });
+  };
+  on(info, [&] { return cli::info(device); });
+  on(read, [&] { return cli::read(device, read_options); });
+  on(write, [&] { return cli::write(device, write_options); });
+  on(fill, [&] { return cli::fill(device, fill_options); });
+  on(watch, [&] {
+    if (watch_timeout) watch_options.timeout = std::chrono::milliseconds{*watch_timeout};
+    return cli::watch(device, watch_options);
+  });
+  on(ring, [&] { return cli::ring(device, ring_count); });
+  on(resize, [&] { return cli::resize(device, new_size); });
+  on(shared_write, [&] { return cli::seed_shared_write(device); });
+  on(private_write, [&] { return cli::seed_private_write(device); });
+  on(two_process, [&] {
+    return cli::seed_two_process(device, role == "b" ? cli::Role::b : cli::Role::a,
+                                 std::chrono::milliseconds{two_process_timeout});
+  });
+  on(parent_child, [&] { return cli::seed_parent_child(device); });
+  on(bounds, [&] { return cli::seed_bounds(device); });
+  on(read_vs_mmap, [&] { return cli::seed_read_vs_mmap(device, timing); });
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -218,41 +236,7 @@ int run(int argc, char** argv) {
 
   int status = exit_failure;
   try {
-    if (info->parsed()) {
-      status = cli::info(device);
-    } else if (read->parsed()) {
-      status = cli::read(device, read_options);
-    } else if (write->parsed()) {
-      if (data_option->count() != 0) write_options.data = data;
-      status = cli::write(device, write_options);
-    } else if (fill->parsed()) {
-      if (fill_length_option->count() != 0) fill_options.length = fill_length;
-      if (byte_option->count() != 0) fill_options.byte = fill_byte;
-      if (pattern_option->count() != 0) fill_options.pattern = fill_pattern;
-      status = cli::fill(device, fill_options);
-    } else if (watch->parsed()) {
-      if (watch_timeout_option->count() != 0) {
-        watch_options.timeout = std::chrono::milliseconds{watch_timeout};
-      }
-      status = cli::watch(device, watch_options);
-    } else if (ring->parsed()) {
-      status = cli::ring(device, ring_count);
-    } else if (resize->parsed()) {
-      status = cli::resize(device, new_size);
-    } else if (shared_write->parsed()) {
-      status = cli::seed_shared_write(device);
-    } else if (private_write->parsed()) {
-      status = cli::seed_private_write(device);
-    } else if (two_process->parsed()) {
-      status = cli::seed_two_process(device, role == "b" ? cli::Role::b : cli::Role::a,
-                                     std::chrono::milliseconds{two_process_timeout});
-    } else if (parent_child->parsed()) {
-      status = cli::seed_parent_child(device);
-    } else if (bounds->parsed()) {
-      status = cli::seed_bounds(device);
-    } else if (read_vs_mmap->parsed()) {
-      status = cli::seed_read_vs_mmap(device, timing);
-    }
+    if (action) status = action();
   } catch (const std::exception& e) {
     std::fflush(stdout);
     fmt::print(stderr, "mmapdemo: {}\n", e.what());

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 // What the seed scenarios share: narration with checks, child processes that
-// probe an address, temporary files, and address ranges held for MAP_FIXED.
+// probe an address; temporary files and address ranges come from mmapdemo/base.
 #pragma once
 
 #include <sys/types.h>
@@ -18,16 +18,14 @@
 #include <vector>
 
 #include <fmt/core.h>
+#include <mmapdemo/base/child.hpp>
+#include <mmapdemo/base/region.hpp>
+#include <mmapdemo/base/temp_dir.hpp>
 #include <mmapdemo/device.hpp>
 
 namespace mmapdemo::cli {
 
 [[nodiscard]] std::size_t page_size();
-
-// pwrite()/pread() until done; the library's errors, and EIO for an end of
-// file that comes too early.
-void write_all(const Device& device, std::span<const std::byte> bytes, std::uint64_t offset);
-void read_all(const Device& device, std::span<std::byte> bytes, std::uint64_t offset);
 
 // One line of narration for who ("A (pid 42): ..."), with the pid of the
 // process that says it. Flushed at once: several processes share stdout.
@@ -59,8 +57,7 @@ class Story {
   int failed_ = 0;
 };
 
-// "SIGBUS (Bus error)"; "no signal" for 0.
-[[nodiscard]] std::string signal_name(int signal);
+using base::signal_name;
 
 // How a child process ended.
 struct ChildEnd {
@@ -82,41 +79,6 @@ enum class Access { read, write };
 [[nodiscard]] ChildEnd probe(const std::byte* address, Access access,
                              std::byte value = std::byte{'9'});
 
-// A directory of its own under $TMPDIR (or /tmp), removed with what it holds.
-class TempDir {
- public:
-  explicit TempDir(std::string_view stem);
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir();
-
-  [[nodiscard]] const std::string& path() const noexcept { return path_; }
-  // The path of name inside; it is removed with the directory.
-  [[nodiscard]] std::string file(std::string_view name);
-
- private:
-  std::string path_;
-  std::vector<std::string> files_;
-};
-
-// An anonymous PROT_NONE range: an access to any part that nothing was
-// mapped over faults with SIGSEGV. Unmapped whole, with what was mapped over it.
-class Reservation {
- public:
-  explicit Reservation(std::size_t length);
-  Reservation(const Reservation&) = delete;
-  Reservation& operator=(const Reservation&) = delete;
-  ~Reservation();
-
-  // mmap(MAP_SHARED | MAP_FIXED) length bytes of fd from offset over the
-  // start of the range; path is for the message of a failure.
-  void map_over(int fd, std::size_t length, std::uint64_t offset, std::string_view path);
-
-  [[nodiscard]] std::byte* data() const noexcept { return data_; }
-
- private:
-  std::byte* data_ = nullptr;
-  std::size_t size_ = 0;
-};
+using base::TempDir;
 
 }  // namespace mmapdemo::cli

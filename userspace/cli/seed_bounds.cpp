@@ -5,6 +5,7 @@
 // there is SIGSEGV. The device never gets as far as SIGBUS: a mapping past
 // its buffer is refused.
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <csignal>
@@ -58,13 +59,13 @@ int seed_bounds(const std::string& path) {
   create_empty(file_path);
   const auto file = Device::open(file_path);
   const auto text = file_text();
-  write_all(file, std::as_bytes(std::span{text}), 0);
+  file.write_all(std::as_bytes(std::span{text}), 0);
   say(who, "created {} with {} bytes, less than one page of {} bytes", file_path, file_size, page);
 
   // Three pages reserved, the file mapped over the first two: the third is
   // sure to hold nothing else, so an access there is past any mapping.
-  Reservation range{3 * page};
-  range.map_over(file.fd(), 2 * page, 0, file_path);
+  auto range = base::Region::reserve(3 * page);
+  range.map_over(2 * page, PROT_READ | PROT_WRITE, MAP_SHARED, file.fd(), 0, file_path);
   say(who, "mapped 2 pages of it (MAP_SHARED) at {}, and keeps the page after them PROT_NONE",
       static_cast<const void*>(range.data()));
   story.note(
@@ -130,8 +131,8 @@ int seed_bounds(const std::string& path) {
   story.check(ec == std::errc::invalid_argument,
               "a device mapping that starts at the end of the buffer is refused with EINVAL");
 
-  Reservation last{2 * page};
-  last.map_over(device.fd(), page, size - page, path);
+  auto last = base::Region::reserve(2 * page);
+  last.map_over(page, PROT_READ | PROT_WRITE, MAP_SHARED, device.fd(), size - page, path);
   say(who, "mapped the buffer's last page at {}, with a PROT_NONE page after it",
       static_cast<const void*>(last.data()));
   const auto inside = probe(last.data() + page - 1, Access::read);

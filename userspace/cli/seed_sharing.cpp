@@ -13,7 +13,7 @@
 #include <system_error>
 #include <vector>
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 #include <mmapdemo/mmapdemo.hpp>
 
 #include "format.hpp"
@@ -82,7 +82,7 @@ int seed_shared_write(const std::string& path) {
   Story story{"shared-write",
               "store one byte through a MAP_SHARED mapping of the device; read() sees it"};
   const std::string_view who = "process";
-  write_all(Device::open(path), as_bytes(sample), 0);
+  Device::open(path).write_all(as_bytes(sample), 0);
   say(who, "wrote {} bytes of sample text at offset 0 of {} with write()", sample.size(), path);
 
   auto device = Device::open(path);
@@ -128,7 +128,7 @@ int seed_private_write(const std::string& path) {
               "store one byte through a MAP_PRIVATE mapping: a private copy, the device does not "
               "change"};
   const std::string_view who = "process";
-  write_all(Device::open(path), as_bytes(sample), 0);
+  Device::open(path).write_all(as_bytes(sample), 0);
   say(who, "wrote {} bytes of sample text at offset 0 of {} with write()", sample.size(), path);
 
   {
@@ -192,16 +192,16 @@ int seed_parent_child(const std::string& path) {
   auto mapping = Mapping::map(device, page_size());
   const auto greeting = fmt::format("greetings from your parent, pid {}", ::getpid());
   post(mapping.bytes(), greeting);
-  say("parent", "mapped the first page of {} (MAP_SHARED) at {} and wrote \"{}\"", path,
+  say("parent", "mapped the first page of {} (MAP_SHARED) at {} and wrote {:?}", path,
       static_cast<const void*>(mapping.data()), greeting);
 
   say("parent", "forks a child, which inherits the mapping");
   const pid_t child = start_child([&] {
     const auto seen = message(mapping.bytes());
-    say("child", "reads \"{}\" from the mapping it inherited", seen);
+    say("child", "reads {:?} from the mapping it inherited", seen);
     const auto reply = fmt::format("thanks, parent; this is your child, pid {}", ::getpid());
     post(mapping.bytes(), reply);
-    say("child", "wrote \"{}\", unmaps its copy of the mapping and exits", reply);
+    say("child", "wrote {:?}, unmaps its copy of the mapping and exits", reply);
     mapping.unmap();
     return seen == greeting ? 0 : 1;
   });
@@ -212,7 +212,7 @@ int seed_parent_child(const std::string& path) {
 
   const auto expected = fmt::format("thanks, parent; this is your child, pid {}", child);
   const auto reply = message(mapping.bytes());
-  say("parent", "reads \"{}\" from its mapping", reply);
+  say("parent", "reads {:?} from its mapping", reply);
   story.check(reply == expected, "the parent sees the child's reply in its own mapping");
   std::array<std::byte, message_capacity> through_read{};
   (void)device.pread(through_read, 0);
@@ -245,7 +245,7 @@ int run_a(const std::string& path, std::chrono::milliseconds timeout) {
   auto mapping = Mapping::map(device, page_size());
   const auto hello = fmt::format("hello from A (pid {})", ::getpid());
   post(mapping.bytes(), hello);
-  say("A", "opened {}, mapped its first page (MAP_SHARED) at {} and wrote \"{}\"", path,
+  say("A", "opened {}, mapped its first page (MAP_SHARED) at {} and wrote {:?}", path,
       static_cast<const void*>(mapping.data()), hello);
 
   const auto started = clock::now();
@@ -255,10 +255,10 @@ int run_a(const std::string& path, std::chrono::milliseconds timeout) {
   const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started);
   const auto seen = message(mapping.bytes());
   if (ring) {
-    say("A", "woke {} ms after starting B and acknowledged ring {}; the mapping holds \"{}\"",
+    say("A", "woke {} ms after starting B and acknowledged ring {}; the mapping holds {:?}",
         waited.count(), *ring, seen);
   } else {
-    say("A", "no ring within {} ms; the mapping holds \"{}\"", timeout.count(), seen);
+    say("A", "no ring within {} ms; the mapping holds {:?}", timeout.count(), seen);
   }
   const auto end = wait_child(b);
   say("A", "B (pid {}) {}", b, describe(end));
@@ -277,10 +277,10 @@ int run_b(const std::string& path) {
   say("B", "opened {} on its own and mapped its first page (MAP_SHARED) at {}", path,
       static_cast<const void*>(mapping.data()));
   const auto seen = message(mapping.bytes());
-  say("B", "sees \"{}\"", seen);
+  say("B", "sees {:?}", seen);
   const auto hello = fmt::format("hello from B (pid {})", ::getpid());
   post(mapping.bytes(), hello);
-  say("B", "wrote \"{}\"", hello);
+  say("B", "wrote {:?}", hello);
   device.ring();
   say("B", "rang the doorbell; exits");
   return seen.starts_with("hello from A") ? 0 : 1;

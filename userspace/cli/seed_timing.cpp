@@ -32,9 +32,9 @@ using micros = std::chrono::duration<double, std::micro>;
 void add_one_by_read(const std::string& path, std::size_t ints) {
   auto file = Device::open(path);
   std::vector<Int> values(ints);
-  read_all(file, std::as_writable_bytes(std::span{values}), 0);
+  file.read_all(std::as_writable_bytes(std::span{values}), 0);
   for (auto& value : values) ++value;
-  write_all(file, std::as_bytes(std::span{values}), 0);
+  file.write_all(std::as_bytes(std::span{values}), 0);
   file.close();
 }
 
@@ -102,7 +102,7 @@ int seed_read_vs_mmap(const std::string& path, const TimingOptions& options) {
   std::vector<Int> start(options.ints);
   for (std::size_t i = 0; i < start.size(); ++i) start[i] = static_cast<Int>(i);
   for (const auto& target : targets) {
-    write_all(Device::open(target.path), std::as_bytes(std::span{start}), 0);
+    Device::open(target.path).write_all(std::as_bytes(std::span{start}), 0);
     say(who, "wrote the ints 0 to {} ({} bytes) to {}", options.ints - 1, bytes, target.path);
   }
 
@@ -134,7 +134,7 @@ int seed_read_vs_mmap(const std::string& path, const TimingOptions& options) {
   const auto runs_each = static_cast<Int>(2 * options.repeat);
   for (const auto& target : targets) {
     std::vector<Int> end(options.ints);
-    read_all(Device::open(target.path, O_RDONLY), std::as_writable_bytes(std::span{end}), 0);
+    Device::open(target.path, O_RDONLY).read_all(std::as_writable_bytes(std::span{end}), 0);
     bool all = true;
     for (std::size_t i = 0; i < end.size(); ++i) all = all && end[i] == start[i] + runs_each;
     story.check(all, fmt::format("every int of the {} grew by {}: one per run of each method",

@@ -9,6 +9,8 @@
 #include <climits>
 #include <utility>
 
+#include <mmapdemo/base/io.hpp>
+
 #include "syscall.hpp"
 
 namespace mmapdemo {
@@ -175,6 +177,25 @@ std::size_t Device::pwrite(std::span<const std::byte> buffer, std::uint64_t offs
   }
   ec.clear();
   return static_cast<std::size_t>(n);
+}
+
+void Device::read_all(std::span<std::byte> buffer, std::uint64_t offset) const {
+  // Each pread() names its own offset and length when it fails.
+  base::move_all(
+      buffer, offset,
+      [this](std::span<std::byte> rest, std::uint64_t at) { return pread(rest, at); },
+      [this](std::uint64_t at, std::size_t left) {
+        return "pread " + name(path_) + range(at, left) + ": end of file";
+      });
+}
+
+void Device::write_all(std::span<const std::byte> buffer, std::uint64_t offset) const {
+  base::move_all(
+      buffer, offset,
+      [this](std::span<const std::byte> rest, std::uint64_t at) { return pwrite(rest, at); },
+      [this](std::uint64_t at, std::size_t left) {
+        return "pwrite " + name(path_) + range(at, left) + ": wrote nothing";
+      });
 }
 
 void Device::ring() const {

@@ -4,19 +4,8 @@
 namespace mmapdemo {
 
 std::string_view to_string(Strategy strategy) noexcept {
-  switch (strategy) {
-    case Strategy::remap:
-      return "remap";
-    case Strategy::fault:
-      return "fault";
-    case Strategy::faultaround:
-      return "faultaround";
-    case Strategy::prefault:
-      return "prefault";
-    case Strategy::huge:
-      return "huge";
-  }
-  return "unknown";
+  const auto* const row = strategy_info(strategy);
+  return row != nullptr ? row->name : "unknown";
 }
 
 std::string_view to_string(Backend backend) noexcept {

@@ -57,12 +57,18 @@ class Device {
   void resize(std::uint64_t size, std::error_code& ec) const noexcept;
 
   // One pread(2)/pwrite(2) (retried on EINTR): may be short, 0 at end of file.
-  std::size_t pread(std::span<std::byte> buffer, std::uint64_t offset) const;
-  std::size_t pread(std::span<std::byte> buffer, std::uint64_t offset,
-                    std::error_code& ec) const noexcept;
-  std::size_t pwrite(std::span<const std::byte> buffer, std::uint64_t offset) const;
-  std::size_t pwrite(std::span<const std::byte> buffer, std::uint64_t offset,
-                     std::error_code& ec) const noexcept;
+  [[nodiscard]] std::size_t pread(std::span<std::byte> buffer, std::uint64_t offset) const;
+  [[nodiscard]] std::size_t pread(std::span<std::byte> buffer, std::uint64_t offset,
+                                  std::error_code& ec) const noexcept;
+  [[nodiscard]] std::size_t pwrite(std::span<const std::byte> buffer, std::uint64_t offset) const;
+  [[nodiscard]] std::size_t pwrite(std::span<const std::byte> buffer, std::uint64_t offset,
+                                   std::error_code& ec) const noexcept;
+  // pread(2)/pwrite(2) until every byte is moved. Throws the failing call's
+  // std::system_error, e.g. "pwrite /dev/mmapdemo (offset 1048576, length
+  // 2): No space left on device" after the part that fit, or EIO when the
+  // file ends first: "pread /dev/mmapdemo (offset 4096, length 4096): end of file".
+  void read_all(std::span<std::byte> buffer, std::uint64_t offset) const;
+  void write_all(std::span<const std::byte> buffer, std::uint64_t offset) const;
 
   // The doorbell, for processes that share the buffer and want to wake each
   // other instead of polling it. ring() counts one ring on the device and

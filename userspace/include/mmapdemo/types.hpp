@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -22,15 +23,43 @@ enum class Strategy : std::uint32_t {
   huge = MMAPDEMO_STRATEGY_HUGE,                // one entry per 2 MiB chunk where possible
 };
 
-inline constexpr std::array all_strategies{Strategy::remap, Strategy::fault, Strategy::faultaround,
-                                           Strategy::prefault, Strategy::huge};
-
+// One row per strategy, as the driver's table has it: the value, its name
+// (module parameter, sysfs, the CLI) and whether it maps struct pages.
 // Page-based strategies map struct pages: MAP_PRIVATE is copy-on-write, and
 // kernel paths that pin user pages (process_vm_readv, vmsplice, O_DIRECT,
 // MADV_POPULATE_*) work on the mapping. The others map page frames:
 // MAP_SHARED only, and those paths fail (ptrace and /proc/<pid>/mem work).
+struct StrategyInfo {
+  Strategy value;
+  std::string_view name;
+  bool maps_pages;
+};
+
+inline constexpr std::array strategy_table{
+    StrategyInfo{Strategy::remap, "remap", false},
+    StrategyInfo{Strategy::fault, "fault", true},
+    StrategyInfo{Strategy::faultaround, "faultaround", true},
+    StrategyInfo{Strategy::prefault, "prefault", true},
+    StrategyInfo{Strategy::huge, "huge", false},
+};
+
+inline constexpr auto all_strategies = [] {
+  std::array<Strategy, strategy_table.size()> values{};
+  for (std::size_t i = 0; i < values.size(); ++i) values.at(i) = strategy_table.at(i).value;
+  return values;
+}();
+
+// The table's row of strategy; nullptr for values the uapi does not define.
+[[nodiscard]] constexpr const StrategyInfo* strategy_info(Strategy strategy) noexcept {
+  for (const auto& row : strategy_table) {
+    if (row.value == strategy) return &row;
+  }
+  return nullptr;
+}
+
 [[nodiscard]] constexpr bool maps_pages(Strategy strategy) noexcept {
-  return strategy != Strategy::remap && strategy != Strategy::huge;
+  const auto* const row = strategy_info(strategy);
+  return row != nullptr && row->maps_pages;
 }
 
 // Where the buffer's memory comes from (module parameter "backend").

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: GPL-2.0
+// The internal foundation every program shares (userspace/base): children
+// that report what failed, full reads and writes, temporary directories,
+// owned descriptors and ranges. No device needed: these run on the host too.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/matchers/catch_matchers_string.hpp>
+#include <mmapdemo/base/child.hpp>
+#include <mmapdemo/base/fd.hpp>
+#include <mmapdemo/base/io.hpp>
+#include <mmapdemo/base/region.hpp>
+#include <mmapdemo/base/temp_dir.hpp>
+
+#include "support.hpp"
+
+namespace mmapdemo::test {
+namespace {
+
+using Catch::Matchers::ContainsSubstring;
+
+TEST_CASE("base: a child that throws exits with 125 and its message comes back", "[base]") {
+  const auto status = run_in_child([]() -> int { throw std::runtime_error("step 3: no page"); });
+  CHECK(status == ChildStatus::exited(125));
+  CHECK(status.message == "step 3: no page");
+  CHECK_THAT(describe(status), ContainsSubstring("status 125") && ContainsSubstring("no page"));
+}
+
+TEST_CASE("base: what a child says last is its message and its status is what it returns",
+          "[base]") {
+  const auto status = run_in_child([] {
+    base::Child::say("first");
+    base::Child::say("pwrite: Bad address");
+    return 2;
+  });
+  CHECK(status == ChildStatus::exited(2));
+  CHECK(status.message == "pwrite: Bad address");
+}
+
+TEST_CASE("base: a child past its deadline is killed and says so", "[base]") {
+  Child child{[] {
+    ::pause();
+    return 0;
+  }};
+  const auto status = child.wait(50ms);
+  CHECK(status.kind == ChildStatus::Kind::timed_out);
+  CHECK_THAT(describe(status), ContainsSubstring("in time"));
+}
+
+TEST_CASE("base: write_all and read_all move every byte and read_all fails with EIO at the end",
+          "[base]") {
+  base::TempDir dir{"mmapdemo-base"};
+  const auto path = dir.file("data");
+  const base::UniqueFd fd{::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)};
+  REQUIRE(fd);
+  const auto written = pattern(3 * 4096 + 5, 0, new_seed());
+  base::write_all(fd.get(), written, 0, "pwrite data");
+  std::vector<std::byte> read(written.size());
+  base::read_all(fd.get(), read, 0, "pread data");
+  CHECK(read == written);
+
+  std::vector<std::byte> past(16);
+  const auto error =
+      thrown_by([&] { base::read_all(fd.get(), past, written.size() - 8, "pread data"); });
+  CHECK(error.code() == std::errc::io_error);
+  CHECK_THAT(error.what(), ContainsSubstring("pread data") && ContainsSubstring("8 bytes short"));
+}
+
+TEST_CASE("base: write_all names the call and keeps errno when the descriptor is bad", "[base]") {
+  const std::vector<std::byte> bytes(8);
+  const auto error = thrown_by([&] { base::write_all(-1, bytes, 0, "pwrite nowhere"); });
+  CHECK(error.code() == std::errc::bad_file_descriptor);
+  CHECK_THAT(error.what(), ContainsSubstring("pwrite nowhere"));
+}
+
+TEST_CASE("base: a temporary directory goes away with the files named through it", "[base]") {
+  std::string path;
+  {
+    base::TempDir dir{"mmapdemo-base"};
+    path = dir.path();
+    const base::UniqueFd fd{::open(dir.file("x").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600)};
+    REQUIRE(fd);
+    REQUIRE(::access(path.c_str(), F_OK) == 0);
+  }
+  CHECK(::access(path.c_str(), F_OK) != 0);
+}
+
+TEST_CASE("base: a reservation faults everywhere until something is mapped over it", "[base]") {
+  auto range = base::Region::reserve(2 * page_size());
+  CHECK(terminating_signal([&] { static_cast<void>(touch(range.data())); }) == SIGSEGV);
+  range.map_over(page_size(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0,
+                 "anonymous over the reservation");
+  CHECK(terminating_signal([&] { poke(range.data(), std::byte{1}); }) == 0);
+  CHECK(terminating_signal([&] { static_cast<void>(touch(range.data() + page_size())); }) ==
+        SIGSEGV);
+}
+
+TEST_CASE("base: a moved descriptor is closed once by its last owner", "[base]") {
+  auto pipe = base::make_pipe();
+  const int read_end = pipe.read.get();
+  base::UniqueFd moved{std::move(pipe.read)};
+  CHECK_FALSE(pipe.read);
+  CHECK(::fcntl(read_end, F_GETFD) >= 0);
+  moved.reset();
+  CHECK(::fcntl(read_end, F_GETFD) < 0);
+}
+
+}  // namespace
+}  // namespace mmapdemo::test

@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "mmapdemo/base/io.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+#include <system_error>
+
+namespace mmapdemo::base {
+namespace {
+
+// One pread()/pwrite() (io), again after EINTR; throws naming what.
+template <class Io>
+std::size_t once(Io io, std::string_view what) {
+  for (;;) {
+    const ssize_t n = io();
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno != EINTR) throw std::system_error(errno, std::generic_category(), std::string{what});
+  }
+}
+
+std::string nothing_moved(std::string_view what, std::uint64_t offset, std::size_t left) {
+  return std::string{what} + " (offset " + std::to_string(offset) + "): nothing moved, " +
+         std::to_string(left) + " bytes short";
+}
+
+}  // namespace
+
+void write_all(int fd, std::span<const std::byte> bytes, std::uint64_t offset,
+               std::string_view what) {
+  move_all(
+      bytes, offset,
+      [&](std::span<const std::byte> rest, std::uint64_t at) {
+        return once([&] { return ::pwrite(fd, rest.data(), rest.size(), static_cast<off_t>(at)); },
+                    what);
+      },
+      [&](std::uint64_t at, std::size_t left) { return nothing_moved(what, at, left); });
+}
+
+void read_all(int fd, std::span<std::byte> bytes, std::uint64_t offset, std::string_view what) {
+  move_all(
+      bytes, offset,
+      [&](std::span<std::byte> rest, std::uint64_t at) {
+        return once([&] { return ::pread(fd, rest.data(), rest.size(), static_cast<off_t>(at)); },
+                    what);
+      },
+      [&](std::uint64_t at, std::size_t left) { return nothing_moved(what, at, left); });
+}
+
+bool write_fully(int fd, std::span<const std::byte> bytes) noexcept {
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    bytes = bytes.subspan(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+std::size_t read_to_end(int fd, std::span<std::byte> into) noexcept {
+  std::size_t got = 0;
+  while (got < into.size()) {
+    const ssize_t n = ::read(fd, into.data() + got, into.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  return got;
+}
+
+}  // namespace mmapdemo::base
