@@ -7,9 +7,11 @@
 // the copy (290 ms for 256 MiB in an idle 6.12 guest, where it waits 40 ms
 // when the copy yields). The soft-lockup detector and RCU's stall reports
 // (20 s) would only catch far longer holds, and under TCG a busy host makes
-// its own; the runner fails the test on them all the same. A guest of
-// 1 GiB runs the test with 256 MiB and only notes the wait; one of 3 GiB
-// (MMAPDEMO_VM_MEM=3072, the debug kernel's) with 1 GiB, and bounds it.
+// its own; the runner fails the test on them all the same. The wait is
+// noted, not bounded: on a busy host a guest's thread waits as long with a
+// copy that yields (1.8 s seen for 256 MiB) as without (2 s for 1 GiB). A
+// guest of 1 GiB runs the test with 256 MiB, one of 3 GiB
+// (MMAPDEMO_VM_MEM=3072, the debug kernel's) with 1 GiB.
 #include <sched.h>
 #include <unistd.h>
 
@@ -179,10 +181,6 @@ TEST_CASE("large: a gigabyte mapping and resize yield the CPU", "[large]") {
     }
   }
   CHECK(reports.empty());
-  // How long the thread waits also depends on how busy the host is; only a
-  // gigabyte's copy in one go stands out from that for sure (in a loaded
-  // 6.12 guest: 2 s, and 0.8 s when the copy yields).
-  if (size == gib) CHECK(longest < 1500ms);
 }
 
 }  // namespace
