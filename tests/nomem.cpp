@@ -381,7 +381,7 @@ TEST_CASE("nomem: resize fails with ENOMEM at every allocation and changes nothi
 
 // tracefs where the guest mounts it, or under debugfs.
 std::filesystem::path tracefs() {
-  for (const std::filesystem::path root : {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"}) {
+  for (std::filesystem::path root : {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"}) {
     if (std::filesystem::exists(root / "trace")) return root;
   }
   FAIL("tracefs is not mounted at /sys/kernel/tracing or /sys/kernel/debug/tracing");
@@ -499,17 +499,17 @@ class Resizer {
   Resizer& operator=(const Resizer&) = delete;
   ~Resizer() {
     stop_ = true;
-    kick(std::chrono::nanoseconds{0});
-    thread_.join();
+    if (post()) {
+      thread_.join();
+    } else {
+      thread_.detach();  // nothing wakes it; the process ends it
+    }
   }
 
   void kick(std::chrono::nanoseconds delay) {
     delay_ns_ = delay.count();
     done_ = false;
-    const std::uint64_t one = 1;
-    if (::write(go_.get(), &one, sizeof one) != sizeof one) {
-      throw std::system_error(last_error(), "write eventfd");
-    }
+    if (!post()) throw std::system_error(last_error(), "write eventfd");
   }
   // Waits for the resize kick() asked for; false if it did not end in time.
   [[nodiscard]] bool wait_done() const {
@@ -528,6 +528,11 @@ class Resizer {
   std::atomic<bool> ended_inside_mapping{false};
 
  private:
+  bool post() noexcept {
+    const std::uint64_t one = 1;
+    return ::write(go_.get(), &one, sizeof one) == sizeof one;
+  }
+
   void run() {
     try {
       cpu_set_t one;
