@@ -135,8 +135,8 @@ constexpr auto run_time = 3s;
 constexpr std::uint64_t min_resizes = 100;
 constexpr std::uint64_t min_stores = 200;
 
-TEST_CASE("stores: every store through a fresh fault survives resizes above it, on every strategy",
-          "[stores][resize]") {
+TEST_CASE("stores: every store through a fresh fault survives resizes above it on every strategy",
+          "[stores]") {
   require_device();
   const RestoreSize restore;
   const auto page = page_size();
