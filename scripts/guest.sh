@@ -38,7 +38,7 @@
 #   MMAPDEMO_VM_TIMEOUT    wall-clock limit of the guest in seconds (default
 #                          900, 5400 on the debug kernel, longer for long stress)
 #   MMAPDEMO_VM_APPEND     extra kernel command line arguments
-#   MMAPDEMO_VM_MEM        guest memory in MiB (default 1024; 3072 on the debug
+#   MMAPDEMO_VM_MEM        guest memory in MiB (default 1024; 4096 on the debug
 #                          kernel, 2048 for bench)
 #   MMAPDEMO_VM_SILENCE    the watchdog's limit: seconds without a line on the
 #                          results port before the guest counts as wedged
@@ -276,7 +276,7 @@ fi
 # the large-buffer test a gigabyte buffer and its replacement at once; the
 # benchmarks map a 256 MiB buffer next to anonymous and memfd copies.
 if [[ $series == debug ]]; then
-	vm_args+=(--mem 3072)
+	vm_args+=(--mem 4096)
 elif [[ $job == bench ]]; then
 	vm_args+=(--mem 2048)
 fi
