@@ -54,7 +54,11 @@ pid_t start_child(const std::function<int()>& body) {
   if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
   if (pid > 0) return pid;
   base::run_child(body, [](std::string_view message) noexcept {
-    fmt::print(stderr, "mmapdemo: child {}: {}\n", ::getpid(), message);
+    try {
+      fmt::print(stderr, "mmapdemo: child {}: {}\n", ::getpid(), message);
+    } catch (...) {
+      // A child that cannot even print why it failed still exits failing.
+    }
   });
 }
 
