@@ -91,13 +91,15 @@ clang_format() {
 # tidy_keys DB: "FILE KEY" for each source of the compile database DB, KEY a
 # hash of all that clang-tidy's verdict on it depends on: the preprocessed
 # source (every header included), the compile command, .clang-tidy and
-# clang-tidy's version.
+# clang-tidy's version; the checkout's own path left out, so that another
+# clone of the same tree finds the same keys.
 tidy_keys() {
 	python3 - "$1" "$(clang-tidy --version)" "$(cat .clang-tidy)" <<'EOF'
-import hashlib, json, shlex, subprocess, sys
+import hashlib, json, os, shlex, subprocess, sys
 from concurrent.futures import ThreadPoolExecutor
 
 db, version, config = sys.argv[1], sys.argv[2], sys.argv[3]
+top = os.getcwd()
 
 
 def key(entry):
@@ -114,9 +116,9 @@ def key(entry):
     out = subprocess.run(pre + ["-E", "-o", "-"], cwd=entry["directory"], check=True,
                          capture_output=True).stdout
     h = hashlib.sha256()
-    for part in (version, config, " ".join(args)):
+    for part in (version, config, " ".join(args).replace(top, "@")):
         h.update(part.encode() + b"\0")
-    h.update(out)
+    h.update(out.replace(top.encode(), b"@"))
     return entry["file"], h.hexdigest()[:32]
 
 
