@@ -116,4 +116,7 @@ reject "the boot check leaves the log for the job" "$out" '^archived'
 out=$(guest boot_ok "[    0.1] Linux version x\n[    0.2] Run /init as init process\n")
 expect "a clean boot passes" "$out" '^status 0$' '^PASS boot '
 
+out=$(guest boot_ok "[    0.1] Linux version x\n[   23.3] kmemleak: Kernel memory leak detector initialized (mem pool available: 12708)\n")
+expect "kmemleak starting at boot passes" "$out" '^status 0$' '^PASS boot '
+
 [[ $failed -eq 0 ]]
