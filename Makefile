@@ -36,8 +36,16 @@ BUNDLE_KERNEL ?= $(DEMO_KERNEL)
 KMOD_DIR := $(BUILD)/kmod/$(KVER)
 USERSPACE_DIR := $(BUILD)/userspace
 # The one configure line of the static user space; its programs land in
-# $(USERSPACE_DIR)/bin.
-CONFIGURE_USERSPACE = cmake -S . -B $(USERSPACE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMMAPDEMO_STATIC=ON
+# $(USERSPACE_DIR)/bin. Where ccache is installed it caches the compiles
+# under the project's cache directory, keyed on paths relative to the
+# checkout: a fresh clone (CI's) builds the user space in seconds.
+MMAPDEMO_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/mmapdemo
+CCACHE := $(shell command -v ccache 2>/dev/null)
+export CCACHE_DIR ?= $(MMAPDEMO_CACHE)/ccache
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
+CONFIGURE_USERSPACE = cmake -S . -B $(USERSPACE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMMAPDEMO_STATIC=ON \
+	$(if $(CCACHE),-DCMAKE_CXX_COMPILER_LAUNCHER=$(CCACHE))
 
 # Headers inside a build root (scripts/build-root.sh: KDIR is
 # <root>/usr/src/linux-headers-<abi>) need that root's compiler and C
@@ -60,8 +68,10 @@ module:
 		echo "       install linux-headers-$(KVER) or pass KDIR=<tree> KVER=<release>" >&2; \
 		exit 1; }
 	@mkdir -p $(KMOD_DIR)
-	@cp -a --update Kbuild driver $(KMOD_DIR)/
-	$(KBUILD_MAKE) -C $(KBUILD_DIR) M=$(KMOD_DIR) W=1 modules
+	@# One build at a time in a kernel's tree: make test's guests and
+	@# packaging checks build for the same kernel side by side.
+	exec 9>$(KMOD_DIR).lock && flock 9 && cp -a --update Kbuild driver $(KMOD_DIR)/ && \
+		$(KBUILD_MAKE) -C $(KBUILD_DIR) M=$(KMOD_DIR) W=1 modules
 	@echo "module: $(KMOD_DIR)/mmapdemo.ko"
 
 userspace:
@@ -75,27 +85,36 @@ bundle: module userspace
 deps:
 	scripts/install-deps.sh
 
-# Host checks first (library tests, the runner's kernel log checks,
-# packaging, the guest watchdog), then the suite in the guests, once more on
-# one kernel from make bundle's tarball; a failing part does not stop the
-# later ones, and the suite's table comes last.
+# The host checks (library tests, the runner's kernel log checks), then the
+# suite in the guests, once more on one kernel from make bundle's tarball.
+# The checks that boot guests of their own (packaging, the guest watchdog)
+# run beside the suite: their guests mostly wait, for a download, a build
+# or a silence limit. Their logs come after the suite's progress, and the
+# suite's table comes last. A failing part does not stop the others.
+HOST_LOGS := $(BUILD)/host-checks
 test: deps
 	$(MAKE) userspace
-	@status=0; \
+	@status=0; mkdir -p $(HOST_LOGS); \
 	ctest --test-dir $(USERSPACE_DIR) --output-on-failure || status=1; \
 	tests/runner-kernel-log.sh || status=1; \
-	tests/packaging.sh || status=1; \
-	tests/watchdog.sh || status=1; \
-	scripts/vm-suite.sh $(KERNELS) $(BUNDLE_KERNEL):bundle || status=1; \
+	echo "packaging and watchdog checks beside the suite: logs in $(HOST_LOGS)"; \
+	tests/packaging.sh >$(HOST_LOGS)/packaging.log 2>&1 & packaging=$$!; \
+	tests/watchdog.sh >$(HOST_LOGS)/watchdog.log 2>&1 & watchdog=$$!; \
+	scripts/vm-suite.sh $(KERNELS) $(BUNDLE_KERNEL):bundle >$(HOST_LOGS)/suite.table || status=1; \
+	wait $$packaging || status=1; cat $(HOST_LOGS)/packaging.log; \
+	wait $$watchdog || status=1; cat $(HOST_LOGS)/watchdog.log; \
+	cat $(HOST_LOGS)/suite.table; \
 	exit $$status
 
 # The suite, load/unload cycles and ten minutes of stress on the debug
 # kernel (built once, then cached); 1000 cycles with memory accounting and a
 # shorter stress on Debian's 6.12 (make test runs the suite on both). A guest
-# per host CPU runs at a time, longest runs first so that the last ones to
-# start are short (the debug suite is split by backend for that).
-DEBUG_RUNS ?= debug:stress debug:test:kmalloc debug:test:chunked 6.12:stress debug:cycles \
-	6.12:cycles
+# per host CPU runs at a time: first the runs on Debian's kernel, which can
+# run while the debug kernel builds, then the debug kernel's longest first,
+# so that the last ones to start are short (its suite is split by backend
+# for that).
+DEBUG_RUNS ?= 6.12:stress 6.12:cycles debug:test:chunked debug:test:kmalloc debug:stress \
+	debug:cycles
 test-debug: deps
 	$(MAKE) userspace
 	scripts/vm-suite.sh $(DEBUG_RUNS)

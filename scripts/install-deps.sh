@@ -24,7 +24,7 @@ bookworm_pkgs=(
 	build-essential g++ cmake make qemu-system-x86 busybox-static cpio kmod
 	gzip dwarves libcli11-dev libfmt-dev nlohmann-json3-dev sparse flex bison
 	bc libelf-dev libssl-dev shellcheck xz-utils zstd clang-format clang-tidy dkms
-	stress-ng python3 python3-matplotlib debootstrap
+	stress-ng python3 python3-matplotlib debootstrap ccache
 	# The debug kernel's sources (scripts/build-debug-kernel.sh): installed
 	# here, so that its build can start beside make lint without apt.
 	linux-source-6.1
