@@ -45,14 +45,6 @@ constexpr int failed_base = 100;
 
 int failure(int err) { return failed_base + err; }
 
-std::vector<Strategy> page_based_strategies() {
-  std::vector<Strategy> strategies;
-  for (const auto strategy : all_strategies) {
-    if (maps_pages(strategy)) strategies.push_back(strategy);
-  }
-  return strategies;
-}
-
 std::uint64_t address_of(const void* p) { return reinterpret_cast<std::uintptr_t>(p); }
 
 // A file of the strategy, a fresh pattern in the first length bytes of the

@@ -54,7 +54,7 @@ Filled filled_by_mmap(Strategy strategy, std::size_t length) {
   const auto mapping = Mapping::map(device, length);
   const Filled filled{read_number(sysfs_path("remaps")) - remaps,
                       read_number(sysfs_path("mmap_actions")) - actions};
-  CHECK(diff_pattern(mapping.bytes(), 0, seed) == "");
+  CHECK_THAT(mapping.bytes(), HasPattern(0, seed));
   return filled;
 }
 

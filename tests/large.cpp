@@ -170,9 +170,9 @@ TEST_CASE("large: a gigabyte mapping and resize yield the CPU", "[large]") {
 
   for (const auto at : marks) {
     CAPTURE(at);
-    CHECK(diff_pattern(mapping.bytes().subspan(at, page), at, seed) == "");
+    CHECK_THAT(mapping.bytes().subspan(at, page), HasPattern(at, seed));
   }
-  CHECK(diff_fill(mapping.bytes().last(page), std::byte{0}) == "");
+  CHECK_THAT(mapping.bytes().last(page), IsFilledWith(std::byte{0}));
   mapping.unmap();
 
   std::vector<std::string> reports;

@@ -75,19 +75,19 @@ class MemoryCgroup {
   std::string path_;
 };
 
-// A size every backend reaches and its double: the kmalloc backend ends at
-// 4 MiB on x86-64.
-std::uint64_t test_size(const Device& device) {
-  return device.info().backend == Backend::kmalloc ? 2u << 20 : 16u << 20;
-}
+// The preamble of the resize tests: a file of the fault strategy, the
+// buffer's size restored at the end, a cgroup of their own and a size every
+// backend reaches (the kmalloc backend ends at 4 MiB on x86-64).
+class CgroupResizeTest {
+ protected:
+  Device device = open_device(Strategy::fault);
+  RestoreSize restore;
+  MemoryCgroup cgroup;
+  std::uint64_t size = device.info().backend == Backend::kmalloc ? 2u << 20 : 16u << 20;
+};
 
-TEST_CASE("memcg: a resize is charged to the cgroup of the resizer", "[memcg]") {
-  require_device();
-  const MemoryCgroup cgroup;
-  const RestoreSize restore;
-  const auto device = open_device(Strategy::fault);
-  const auto size = test_size(device);
-
+TEST_CASE_METHOD(CgroupResizeTest, "memcg: a resize is charged to the cgroup of the resizer",
+                 "[memcg]") {
   const auto before = cgroup.current();
   const auto status = run_in_child([&] {
     cgroup.enter();
@@ -100,12 +100,9 @@ TEST_CASE("memcg: a resize is charged to the cgroup of the resizer", "[memcg]") 
   CHECK(cgroup.current() >= before + size);
 }
 
-TEST_CASE("memcg: a resize past memory.max fails with ENOMEM and changes nothing", "[memcg]") {
-  require_device();
-  const MemoryCgroup cgroup;
-  const RestoreSize restore;
-  const auto device = open_device(Strategy::fault);
-  const auto size = test_size(device);
+TEST_CASE_METHOD(CgroupResizeTest,
+                 "memcg: a resize past memory.max fails with ENOMEM and changes nothing",
+                 "[memcg]") {
   device.resize(size);
   const auto seed = new_seed();
   write_all(device, pattern(size, 0, seed), 0);
@@ -130,19 +127,15 @@ TEST_CASE("memcg: a resize past memory.max fails with ENOMEM and changes nothing
 
   CHECK(device.info().size == size);
   CHECK(read_number(sysfs_path("resizes")) == resizes);
-  CHECK(diff_pattern(read_all(device, size, 0), 0, seed) == "");
+  CHECK_THAT(read_all(device, size, 0), HasPattern(0, seed));
 }
 
 // Each resize allocates the new memory before it frees the old. Serialised,
 // the cgroup holds at most two buffers' worth at a time, the one being
 // replaced and its replacement; four resizers allocating at once would need
 // up to five and run into the limit of three.
-TEST_CASE("memcg: concurrent resizers hold at most one new allocation", "[memcg]") {
-  require_device();
-  const MemoryCgroup cgroup;
-  const RestoreSize restore;
-  const auto device = open_device(Strategy::fault);
-  const auto size = test_size(device);
+TEST_CASE_METHOD(CgroupResizeTest, "memcg: concurrent resizers hold at most one new allocation",
+                 "[memcg]") {
   constexpr std::size_t resizers = 4;
   constexpr std::uint64_t rounds = 5;
 

@@ -105,7 +105,7 @@ TEST_CASE("nodes: a tmpfs node opened first can be unmounted after its mapping i
 
       const auto devtmpfs = open_device(other(strategy));
       const auto other_mapping = Mapping::map(devtmpfs, 2 * page);
-      CHECK(diff_pattern(other_mapping.bytes(), 0, seed) == "");
+      CHECK_THAT(other_mapping.bytes(), HasPattern(0, seed));
     }
     REQUIRE(tmpfs.unmount() == no_error);
   }
@@ -113,9 +113,9 @@ TEST_CASE("nodes: a tmpfs node opened first can be unmounted after its mapping i
 
   // The device goes on as before.
   const auto device = open_device(strategy);
-  CHECK(diff_pattern(read_all(device, 2 * page, 0), 0, seed) == "");
+  CHECK_THAT(read_all(device, 2 * page, 0), HasPattern(0, seed));
   const auto mapping = Mapping::map(device, 2 * page);
-  CHECK(diff_pattern(mapping.bytes(), 0, seed) == "");
+  CHECK_THAT(mapping.bytes(), HasPattern(0, seed));
 }
 
 TEST_CASE("nodes: a tmpfs unmounted under a mapping through its node keeps it working", "[nodes]") {
@@ -142,12 +142,12 @@ TEST_CASE("nodes: a tmpfs unmounted under a mapping through its node keeps it wo
 
     fill_pattern(mapping.bytes(), 0, seed);
     const auto devtmpfs = open_device(other(strategy));
-    CHECK(diff_pattern(read_all(devtmpfs, size, 0), 0, seed) == "");
+    CHECK_THAT(read_all(devtmpfs, size, 0), HasPattern(0, seed));
 
     // A resize through another node still unmaps this mapping.
     devtmpfs.resize(size / 2);
     CHECK(terminating_signal([&] { touch(mapping.data() + size - 1); }) == SIGBUS);
-    CHECK(diff_pattern(mapping.bytes().first(size / 2), 0, seed) == "");
+    CHECK_THAT(mapping.bytes().first(size / 2), HasPattern(0, seed));
     devtmpfs.resize(size);
     CHECK(module.try_unload() == std::errc::resource_unavailable_try_again);
     // The last reference to the tmpfs goes with the mapping.

@@ -21,6 +21,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -77,6 +78,12 @@ std::size_t page_size() {
 
 Strategy other(Strategy strategy) {
   return strategy == Strategy::remap ? Strategy::fault : Strategy::remap;
+}
+
+std::vector<Strategy> page_based_strategies() {
+  std::vector<Strategy> strategies;
+  std::ranges::copy_if(all_strategies, std::back_inserter(strategies), maps_pages);
+  return strategies;
 }
 
 // ---- contents -----------------------------------------------------------------

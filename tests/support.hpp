@@ -52,6 +52,9 @@ void require_root();
 
 [[nodiscard]] std::size_t page_size();
 [[nodiscard]] Strategy other(Strategy strategy);
+// The strategies that map the buffer's pages (maps_pages()): only these map
+// privately; the PFN-based ones refuse (cow.cpp). For GENERATE(from_range()).
+[[nodiscard]] std::vector<Strategy> page_based_strategies();
 
 // A fresh seed per call, so a test never passes on what an earlier one left.
 [[nodiscard]] std::uint32_t new_seed();
@@ -88,7 +91,8 @@ void fill_pattern(std::span<std::byte> out, std::uint64_t position, std::uint32_
                                std::uint32_t seed);
 
 // Empty when bytes are as expected, else where they first differ, e.g.
-// "byte 4096 of 8192 is 0xaa, expected 0x00": CHECK(diff_...(...) == "").
+// "byte 4096 of 8192 is 0xaa, expected 0x00": for code that gathers
+// problems (a child, a sweep); assertions use the matchers below.
 [[nodiscard]] std::string diff_bytes(std::span<const std::byte> bytes,
                                      std::span<const std::byte> expected);
 [[nodiscard]] std::string diff_pattern(std::span<const std::byte> bytes, std::uint64_t position,
