@@ -117,7 +117,8 @@ run_combo() {
 	started "$name"
 	mark "$name"
 	taint0=$(cat /proc/sys/kernel/tainted)
-	t0=$(now_cs)
+	clock
+	t0=$now
 	verdict=PASS
 	i=0
 	while [ $i -lt "$per_combo" ]; do
@@ -133,7 +134,8 @@ run_combo() {
 		i=$((i + 1))
 	done
 	kernel_ok "$name" "$taint0" >>"$work/why" || verdict=FAIL
-	report $verdict "$name ($i cycles)" $(($(now_cs) - t0))
+	elapsed "$t0"
+	report $verdict "$name ($i cycles)" "$el"
 	[ $verdict = PASS ] || cat "$work/why"
 	rm -f "$work/why"
 	cycles_done=$((cycles_done + i))
@@ -171,15 +173,18 @@ settle
 memory >"$work/memory1"
 free1=$(($(meminfo MemFree) + $(pcp_free)))
 slab1=$(meminfo Slab)
-t0=$(now_cs)
+clock
+t0=$now
 echo "  after $cycles_done cycles (kB):"
 paste "$work/memory0" "$work/memory1" | awk '{ printf "    %-12s %9d -> %9d  (%+d)\n", $1, $2, $4, $4 - $2 }'
 if $kasan; then
 	report SKIP "cycles/memory (KASAN quarantine holds freed memory)" 0
 elif [ $((slab1 - slab0)) -le $slab_tolerance ] && [ $((free0 - free1)) -le $free_tolerance ]; then
-	report PASS "cycles/memory (Slab $((slab1 - slab0)) kB, free $((free1 - free0)) kB)" $(($(now_cs) - t0))
+	elapsed "$t0"
+	report PASS "cycles/memory (Slab $((slab1 - slab0)) kB, free $((free1 - free0)) kB)" "$el"
 else
-	report FAIL "cycles/memory (Slab $((slab1 - slab0)) kB, free $((free1 - free0)) kB; limits +$slab_tolerance, -$free_tolerance)" $(($(now_cs) - t0))
+	elapsed "$t0"
+	report FAIL "cycles/memory (Slab $((slab1 - slab0)) kB, free $((free1 - free0)) kB; limits +$slab_tolerance, -$free_tolerance)" "$el"
 fi
 kmemleak_step kmemleak
 echo "cycles: $cycles_done load/unload cycles"

@@ -99,8 +99,7 @@ run_test() {
 			--colour-mode none "$spec" </dev/null >"$work/out" 2>&1 || rc=$?
 		run=$((run + 1))
 	done
-	clock
-	el=$((now - t0))
+	elapsed "$t0"
 	case $rc in
 	0) verdict=PASS why="" ;;
 	4) verdict=SKIP why="" ;;
@@ -223,7 +222,8 @@ for b in $backends; do
 		continue
 	fi
 	if ! kernel_ok "$b/insmod" "$taint0" >"$work/kernel"; then
-		report FAIL "$b/insmod" $(($(now_cs) - t0))
+		elapsed "$t0"
+		report FAIL "$b/insmod" "$el"
 		cat "$work/kernel"
 	fi
 	if ! wait_dev; then
@@ -255,10 +255,12 @@ for b in $backends; do
 		clock
 		t0=$now
 		if ! rmmod mmapdemo >"$work/rmmod" 2>&1; then
-			report FAIL "$b/rmmod" $(($(now_cs) - t0))
+			elapsed "$t0"
+			report FAIL "$b/rmmod" "$el"
 			indent <"$work/rmmod"
 		elif ! kernel_ok "$b/rmmod" "$taint0" >"$work/kernel"; then
-			report FAIL "$b/rmmod" $(($(now_cs) - t0))
+			elapsed "$t0"
+			report FAIL "$b/rmmod" "$el"
 			cat "$work/kernel"
 		fi
 	fi
