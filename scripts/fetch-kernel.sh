@@ -81,6 +81,10 @@ apt_private() {
 	[[ ! -f $d/valid-until-off ]] || apt_opts+=(-o Acquire::Check-Valid-Until=false)
 	# The host's sources.list.d and preferences stay out: an empty directory.
 	mkdir -p "$d/lists/partial" "$d/cache" "$d/empty"
+	# One user of a suite's lists at a time (apt refuses a second); the
+	# lock is held until this fetch ends.
+	exec 8>"$d/.lock"
+	flock 8
 	echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $(host_mirror) $1 main" \
 		>"$d/sources.list"
 	[[ -z $(find "$d/lists" -maxdepth 1 -name '*_Packages*' -mmin -1440 2>/dev/null) ]] || return 0
@@ -171,8 +175,9 @@ kdir=$root/usr/src/linux-headers-$abi
 vmlinuz=$root/boot/vmlinuz-$abi
 
 mkdir -p "$cache/kernels"
-# Serialise concurrent fetches of the same cache.
-exec 9>"$cache/kernels/.lock"
+# Serialise concurrent fetches of the same kernel; other kernels (and
+# their build roots) are fetched side by side.
+exec 9>"$cache/kernels/.lock-$abi"
 flock 9
 
 if [[ -f $stamp && "$(cat "$stamp")"$'\n' == "$want" ]]; then

@@ -158,6 +158,13 @@ check "semantics table pinned by the suite" python3 "$here/check-semantics.py"
 check checkpatch checkpatch
 check kernel-doc kernel_doc
 check "uapi header as C99 and C++20" uapi_header
+# Every kernel's headers (and build root) at once, before their checks:
+# mostly downloads and unpacking. A failure shows in the check that follows.
+step "fetching every kernel's headers"
+for series in $("$here/kernels.sh" list); do
+	"$here/fetch-kernel.sh" "$series" >/dev/null 2>&1 &
+done
+wait
 for series in $("$here/kernels.sh" list); do
 	check "sparse and W=1 on $series" kernel_build "$series"
 done
