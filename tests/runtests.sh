@@ -119,9 +119,8 @@ run_test() {
 		kernel_why="kernel reported problems"
 	fi
 	report "$verdict" "$b/$name" "$el"
-	junit "$b" "$name" "$why" "$kernel_why"
 	[ "$repeat" -eq 1 ] || echo "  runs: $run of $repeat"
-	sed -n 's/^note: /    &/p' "$work/out"
+	junit_and_notes "$b" "$name" "$why" "$kernel_why"
 	if [ "$verdict" = FAIL ]; then
 		echo "  reason: $why"
 		echo "  output:"
@@ -130,43 +129,50 @@ run_test() {
 	[ ! -s "$work/kernel" ] || cat "$work/kernel"
 }
 
-# junit BACKEND NAME WHY KERNEL: Catch2's JUnit report of the test, its
-# <testsuite> and classnames named after the backend, as "JUNIT <line>"
-# lines on the results port (scripts/guest.sh gathers them into junit.xml).
-# What Catch2 could not report, a run without a report (timed out, killed:
-# WHY) or a kernel problem (KERNEL), is a failing <testcase> of its own.
-# One awk, as the rest of a test's bookkeeping costs one pipeline.
-junit() {
-	[ -c "$results_port" ] || return 0
-	awk -v b="$1" -v name="$2" -v why="$3" -v kern="$4" '
+# junit_and_notes BACKEND NAME WHY KERNEL: Catch2's JUnit report of the
+# test, its <testsuite> and classnames named after the backend, as "JUNIT
+# <line>" lines on the results port (scripts/guest.sh gathers them into
+# junit.xml), and the test's "note: " lines on the console. What Catch2
+# could not report, a run without a report (timed out, killed: WHY) or a
+# kernel problem (KERNEL), is a failing <testcase> of its own. One awk for
+# both, as the rest of a test's bookkeeping costs one pipeline.
+junit_and_notes() {
+	port=""
+	[ ! -c "$results_port" ] || port=$results_port
+	awk -v b="$1" -v name="$2" -v why="$3" -v kern="$4" -v port="$port" \
+		-v report="$work/junit" '
 		function esc(s) {
 			gsub(/&/, "\\&amp;", s); gsub(/</, "\\&lt;", s)
 			gsub(/>/, "\\&gt;", s); gsub(/"/, "\\&quot;", s)
 			return s
 		}
+		FILENAME != report { if (/^note: /) print "    " $0; next }
+		port == "" { next }
 		/^<\?xml/ || /<\/?testsuites/ { next }
 		/<\/testsuite>/ { complete = 1; next }
 		{ line[++n] = $0 }
 		END {
+			if (port == "")
+				exit
 			failure = kern
 			if (complete) {
 				for (i = 1; i <= n; i++) {
 					l = line[i]
 					sub(/<testsuite name="[^"]*"/, "<testsuite name=\"" b "\"", l)
 					gsub(/classname="[^"]*"/, "classname=\"" b "\"", l)
-					print "JUNIT " l
+					print "JUNIT " l > port
 				}
 			} else {
-				print "JUNIT <testsuite name=\"" b "\" tests=\"1\" failures=\"1\" errors=\"0\">"
+				print "JUNIT <testsuite name=\"" b "\" tests=\"1\" failures=\"1\" errors=\"0\">" > port
 				failure = why != "" ? why : "no report"
 			}
 			if (failure != "") {
-				print "JUNIT <testcase classname=\"" b "\" name=\"" esc(name) "\">"
-				print "JUNIT <failure message=\"" esc(failure) "\" type=\"runner\"/>"
-				print "JUNIT </testcase>"
+				print "JUNIT <testcase classname=\"" b "\" name=\"" esc(name) "\">" > port
+				print "JUNIT <failure message=\"" esc(failure) "\" type=\"runner\"/>" > port
+				print "JUNIT </testcase>" > port
 			}
-			print "JUNIT </testsuite>"
-		}' "$work/junit" >"$results_port"
+			print "JUNIT </testsuite>" > port
+		}' "$work/junit" "$work/out"
 }
 fail_all() {
 	echo "  $1"
