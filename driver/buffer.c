@@ -405,7 +405,7 @@ void mmapdemo_buffer_get(struct mmapdemo_buffer *buf)
 
 /**
  * mmapdemo_buffer_put() - drop a reference to the buffer
- * @buf: the buffer; freed with its last reference (the module's, at unload,
+ * @buf: the buffer; freed with its last reference (the device's, at unload,
  *	since every file and mapping pins the module too)
  */
 void mmapdemo_buffer_put(struct mmapdemo_buffer *buf)
