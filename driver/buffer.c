@@ -1,52 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The memory behind /dev/mmapdemo.
- *
- * The kmalloc backend is the classic contiguous buffer of LDD3 and of the
- * articles this driver grew from: physically contiguous pages marked
- * reserved. It takes them from the page allocator with alloc_pages_exact(),
- * the allocator kmalloc() itself uses for sizes above two pages, and not
- * from kmalloc() directly, for two reasons:
- *  - kmalloc() serves up to two pages from slab caches, and a slab page
- *    must never reach user space: its struct page carries slab state that a
- *    user mapping would overwrite.
- *  - Above that, kmalloc() returns one compound page. PG_reserved may not be
- *    set on compound pages, and its tail pages cannot be handed to the fault
- *    path one by one. alloc_pages_exact() splits the allocation into
- *    independent order-0 pages, with the same contiguity and the same limit
- *    (MAX_PAGE_ORDER).
- *
- * The vmalloc backend is virtually contiguous only, and as large as memory
- * allows.
- *
- * The chunked backend is as large as memory allows too, but built from
- * physically contiguous chunks of MMAPDEMO_CHUNK_SIZE (2 MiB on x86-64, the
- * size one PMD entry maps), each from alloc_pages_exact() and so aligned to
- * its size, joined into one kernel address range with vmap(). The huge
- * strategy maps each whole chunk with one entry.
- *
- * Both are zeroed at allocation: the buffer is handed to user space, and
- * stale kernel data must never be.
- *
- * A resize (mmapdemo_buffer_resize()) replaces the memory with a new
- * allocation of the new size, for both backends: the kmalloc backend cannot
- * grow in place, and one path for both keeps the rules in one place. While
- * the buffer's lock is held for writing, no fault can map a page; the
- * resize unmaps every page of every mapping (past the new end also private
- * copies, as truncate does), copies what stays, publishes the new memory and
- * only then lets faults in again, which map the new pages, or raise SIGBUS
- * past the new end. The old memory is freed when its last user is gone.
- *
- * The buffer's address_space belongs to an inode of the driver's own, on a
- * pseudo filesystem that is never mounted in any namespace, and not to any
- * device node: a node on a tmpfs may be unlinked and its filesystem
- * unmounted while the buffer lives on, and an inode held past that breaks
- * the unmount. Every open file, through whichever node, maps through it.
- *
- * Memory a resize allocates is charged to the memory cgroup of the process
- * that resizes, so a container given the device cannot grow the buffer past
- * its own limit. The memory made at module load is charged to nobody: it
- * lives as long as the module, longer than any cgroup insmod ran in.
+ * The memory behind /dev/mmapdemo: its three backends, the buffer's
+ * references, its inode on the driver's own pseudo filesystem, and
+ * resizing. docs/resizing.md says why each is done as it is.
  */
 
 #include <linux/err.h>
@@ -95,6 +51,10 @@ size_t mmapdemo_buffer_max_size(enum mmapdemo_backend backend)
 	return (size_t)totalram_pages() << PAGE_SHIFT;
 }
 
+/*
+ * alloc_pages_exact(), not kmalloc(): kmalloc() memory is slab pages or one
+ * compound page, and neither may go to user space page by page.
+ */
 static int mmapdemo_kmalloc_alloc(struct mmapdemo_mem *mem, gfp_t gfp)
 {
 	pgoff_t i;
@@ -136,6 +96,10 @@ static void mmapdemo_chunked_free_chunks(struct mmapdemo_mem *mem, pgoff_t end)
 	}
 }
 
+/*
+ * Each whole chunk is aligned to its size, as alloc_pages_exact() gives it,
+ * so the huge strategy can map it with one PMD entry.
+ */
 static int mmapdemo_chunked_alloc(struct mmapdemo_mem *mem, gfp_t gfp)
 {
 	pgoff_t i, j, n;
@@ -209,6 +173,7 @@ static int mmapdemo_vmalloc_alloc(struct mmapdemo_mem *mem, gfp_t gfp)
  *	mmapdemo_buffer_max_size(@backend)
  * @charged: charge it to the memory cgroup of the calling process
  *
+ * Zeroed, as the memory goes to user space and stale kernel data must not.
  * The page array and the pages are charged alike; with __GFP_RETRY_MAYFAIL
  * a cgroup at its limit fails the allocation rather than invoking its OOM
  * killer.
@@ -309,6 +274,10 @@ static int mmapdemo_fs_count;
 /**
  * mmapdemo_inode_create() - an inode of the driver's own for the buffer
  *
+ * Not a device node's: a node on a tmpfs may be unlinked and its filesystem
+ * unmounted while the buffer lives on, and holding its inode would break
+ * the unmount.
+ *
  * Return: a new inode on the pseudo filesystem, which stays mounted until
  * mmapdemo_inode_put(), or an ERR_PTR().
  */
@@ -339,7 +308,8 @@ static void mmapdemo_inode_put(struct inode *inode)
  * @size: size in bytes; a whole number of pages, at most
  *	mmapdemo_buffer_max_size(@backend)
  *
- * The memory is charged to no memory cgroup (see the top of this file).
+ * The memory is charged to no memory cgroup: it lives as long as the
+ * module, longer than the cgroup of whoever loaded it.
  *
  * Return: the buffer with one reference (the caller's), or an ERR_PTR():
  * -ENOMEM, or what mounting the pseudo filesystem returned.
@@ -405,7 +375,7 @@ void mmapdemo_buffer_get(struct mmapdemo_buffer *buf)
 
 /**
  * mmapdemo_buffer_put() - drop a reference to the buffer
- * @buf: the buffer; freed with its last reference (the module's, at unload,
+ * @buf: the buffer; freed with its last reference (the device's, at unload,
  *	since every file and mapping pins the module too)
  */
 void mmapdemo_buffer_put(struct mmapdemo_buffer *buf)

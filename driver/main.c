@@ -20,7 +20,7 @@
  *
  * The buffer is a file for read(), write() and lseek(): reads end at its
  * size, writes past it fail with ENOSPC. ioctl(MMAPDEMO_IOC_RESIZE) changes
- * the size, like ftruncate() (see buffer.c).
+ * the size, like ftruncate() (see docs/resizing.md).
  *
  * A doorbell lets processes sharing the buffer wake each other instead of
  * polling it: ioctl(MMAPDEMO_IOC_RING) in one, poll() and
@@ -73,28 +73,37 @@ static char *mmapdemo_strategy_param = "remap";
 module_param_named(strategy, mmapdemo_strategy_param, charp, 0444);
 MODULE_PARM_DESC(strategy, "Default mmap strategy of a new open file: remap (default), fault, faultaround, prefault or huge");
 
-static struct mmapdemo_buffer *mmapdemo_buf;
-enum mmapdemo_strategy mmapdemo_default_strategy;
+/*
+ * Only module init and exit use this: everything else reaches the device
+ * from an open file or from the misc device.
+ */
+static struct mmapdemo_device *mmapdemo_dev;
 
-/* The doorbell: rings so far, and the pollers waiting for the next one. */
-static atomic64_t mmapdemo_rings = ATOMIC64_INIT(0);
-static DECLARE_WAIT_QUEUE_HEAD(mmapdemo_ring_wait);
-
+/**
+ * mmapdemo_open() - file_operations.open: set up an open file
+ * @inode: the device node, any node of the device
+ * @file: the new file; misc_open() has set its private_data to the misc
+ *	device, which this replaces with the file's own state
+ *
+ * Return: 0, or -ENOMEM.
+ */
 static int mmapdemo_open(struct inode *inode, struct file *file)
 {
+	struct mmapdemo_device *md = mmapdemo_device_of(file->private_data);
 	struct mmapdemo_file *mf;
 
 	mf = kzalloc(sizeof(*mf), GFP_KERNEL);
 	if (!mf)
 		return -ENOMEM;
-	mmapdemo_buffer_get(mmapdemo_buf);
-	mf->buf = mmapdemo_buf;
+	mf->dev = md;
+	mmapdemo_buffer_get(md->buf);
+	mf->buf = md->buf;
 	mmapdemo_buffer_attach(mf->buf, file);
 	mutex_init(&mf->lock);
 	INIT_LIST_HEAD(&mf->parked);
-	mf->strategy = mmapdemo_default_strategy;
+	mf->strategy = md->default_strategy;
 	/* A new file waits for the next ring, not for old ones. */
-	atomic64_set(&mf->rings_seen, atomic64_read(&mmapdemo_rings));
+	atomic64_set(&mf->rings_seen, atomic64_read(&md->rings));
 	file->private_data = mf;
 	return 0;
 }
@@ -215,7 +224,7 @@ static long mmapdemo_ioctl_get_info(struct mmapdemo_file *mf,
 		.size = mmapdemo_buffer_size(mf->buf),
 		.page_size = PAGE_SIZE,
 		.backend = mf->buf->backend,
-		.default_strategy = mmapdemo_default_strategy,
+		.default_strategy = mf->dev->default_strategy,
 	};
 
 	mutex_lock(&mf->lock);
@@ -247,17 +256,24 @@ static long mmapdemo_ioctl_set_strategy(struct mmapdemo_file *mf,
 	return ret;
 }
 
-static long mmapdemo_ioctl_ring(void)
+static long mmapdemo_ioctl_ring(struct mmapdemo_device *md)
 {
-	atomic64_inc(&mmapdemo_rings);
-	wake_up_interruptible_poll(&mmapdemo_ring_wait, EPOLLIN | EPOLLRDNORM);
+	atomic64_inc(&md->rings);
+	wake_up_interruptible_poll(&md->ring_wait, EPOLLIN | EPOLLRDNORM);
 	return 0;
 }
 
-/*
+/**
+ * mmapdemo_ioctl_resize() - MMAPDEMO_IOC_RESIZE: give the buffer a new size
+ * @file: the file the ioctl came through
+ * @usize: the new size in bytes
+ *
  * Resizing changes the device for every process, as ftruncate() changes a
- * file: only a file open for writing may do it (EBADF otherwise). Every
- * resize rings the doorbell, so watchers can look at the new size.
+ * file: only a file open for writing may do it. Every resize rings the
+ * doorbell, so watchers can look at the new size.
+ *
+ * Return: 0; -EBADF for a file not open for writing, -EFAULT for a bad
+ * @usize, or mmapdemo_buffer_resize()'s error.
  */
 static long mmapdemo_ioctl_resize(struct file *file, u64 __user *usize)
 {
@@ -272,13 +288,19 @@ static long mmapdemo_ioctl_resize(struct file *file, u64 __user *usize)
 	ret = mmapdemo_buffer_resize(mf->buf, size);
 	if (ret)
 		return ret;
-	return mmapdemo_ioctl_ring();
+	return mmapdemo_ioctl_ring(mf->dev);
 }
 
-/*
+/**
+ * mmapdemo_ioctl_ack() - MMAPDEMO_IOC_ACK: take the file's next ring
+ * @mf: the open file
+ * @uring: where the number of the ring taken goes
+ *
  * Lock-free, so the put_user() fault cannot nest inside a lock that mmap()
  * takes: claim the next ring only after it has reached user space. A failed
  * copy takes nothing, and two threads acking one file get different rings.
+ *
+ * Return: 0; -EAGAIN with no ring left to take, -EFAULT for a bad @uring.
  */
 static long mmapdemo_ioctl_ack(struct mmapdemo_file *mf, u64 __user *uring)
 {
@@ -286,7 +308,7 @@ static long mmapdemo_ioctl_ack(struct mmapdemo_file *mf, u64 __user *uring)
 
 	do {
 		seen = atomic64_read(&mf->rings_seen);
-		if (seen == atomic64_read(&mmapdemo_rings))
+		if (seen == atomic64_read(&mf->dev->rings))
 			return -EAGAIN;
 		if (put_user(seen + 1, uring))
 			return -EFAULT;
@@ -298,8 +320,8 @@ static __poll_t mmapdemo_poll(struct file *file, poll_table *wait)
 {
 	struct mmapdemo_file *mf = file->private_data;
 
-	poll_wait(file, &mmapdemo_ring_wait, wait);
-	if (atomic64_read(&mf->rings_seen) != atomic64_read(&mmapdemo_rings))
+	poll_wait(file, &mf->dev->ring_wait, wait);
+	if (atomic64_read(&mf->rings_seen) != atomic64_read(&mf->dev->rings))
 		return EPOLLIN | EPOLLRDNORM;
 	return 0;
 }
@@ -316,7 +338,7 @@ static long mmapdemo_ioctl(struct file *file, unsigned int cmd,
 	case MMAPDEMO_IOC_SET_STRATEGY:
 		return mmapdemo_ioctl_set_strategy(mf, argp);
 	case MMAPDEMO_IOC_RING:
-		return mmapdemo_ioctl_ring();
+		return mmapdemo_ioctl_ring(mf->dev);
 	case MMAPDEMO_IOC_ACK:
 		return mmapdemo_ioctl_ack(mf, argp);
 	case MMAPDEMO_IOC_RESIZE:
@@ -349,24 +371,19 @@ static const struct file_operations mmapdemo_fops = {
 	.get_unmapped_area = thp_get_unmapped_area,
 };
 
-static struct miscdevice mmapdemo_misc = {
-	.minor = MISC_DYNAMIC_MINOR,
-	.name = "mmapdemo",
-	.fops = &mmapdemo_fops,
-	.groups = mmapdemo_groups,
-	.mode = 0600,
-};
-
 /**
  * mmapdemo_parse_params() - validate the module parameters
  * @backend: set to the requested backend
+ * @strategy: set to the requested default strategy
  * @size: set to the requested size, rounded up to whole pages
  *
- * Sets mmapdemo_default_strategy too. Says what is wrong in one line.
+ * Says what is wrong in one line. Allocates nothing: the allocation failure
+ * tests count on a load refused here making no allocation of the driver's.
  *
  * Return: 0, or -EINVAL for a bad parameter.
  */
-static int mmapdemo_parse_params(enum mmapdemo_backend *backend, size_t *size)
+static int mmapdemo_parse_params(enum mmapdemo_backend *backend,
+				 enum mmapdemo_strategy *strategy, size_t *size)
 {
 	size_t max_size;
 	int ret;
@@ -385,7 +402,7 @@ static int mmapdemo_parse_params(enum mmapdemo_backend *backend, size_t *size)
 		       mmapdemo_strategy_param);
 		return -EINVAL;
 	}
-	mmapdemo_default_strategy = ret;
+	*strategy = ret;
 
 	max_size = mmapdemo_buffer_max_size(*backend);
 	if (!mmapdemo_size || mmapdemo_size > max_size) {
@@ -397,47 +414,76 @@ static int mmapdemo_parse_params(enum mmapdemo_backend *backend, size_t *size)
 	return 0;
 }
 
+/**
+ * mmapdemo_init() - module init: allocate the device and register it
+ *
+ * Return: 0; -EINVAL for a bad module parameter, -ENOMEM, or what
+ * mmapdemo_buffer_create() or misc_register() returned.
+ */
 static int __init mmapdemo_init(void)
 {
+	enum mmapdemo_strategy strategy;
 	enum mmapdemo_backend backend;
+	struct mmapdemo_device *md;
 	size_t size;
 	int ret;
 
-	ret = mmapdemo_parse_params(&backend, &size);
+	ret = mmapdemo_parse_params(&backend, &strategy, &size);
 	if (ret)
 		return ret;
 
-	mmapdemo_buf = mmapdemo_buffer_create(backend, size);
-	if (IS_ERR(mmapdemo_buf)) {
+	md = kzalloc(sizeof(*md), GFP_KERNEL);
+	if (!md)
+		return -ENOMEM;
+	md->buf = mmapdemo_buffer_create(backend, size);
+	if (IS_ERR(md->buf)) {
+		ret = PTR_ERR(md->buf);
 		pr_err("cannot allocate %zu bytes with backend=%s\n", size,
 		       mmapdemo_backend_names[backend]);
-		return PTR_ERR(mmapdemo_buf);
+		goto free_device;
 	}
+	md->default_strategy = strategy;
+	init_waitqueue_head(&md->ring_wait);
+	md->misc = (struct miscdevice) {
+		.minor = MISC_DYNAMIC_MINOR,
+		.name = "mmapdemo",
+		.fops = &mmapdemo_fops,
+		.groups = mmapdemo_groups,
+		.mode = 0600,
+	};
 
-	mmapdemo_observe_init(mmapdemo_buf);
-	ret = misc_register(&mmapdemo_misc);
+	mmapdemo_observe_init(md);
+	ret = misc_register(&md->misc);
 	if (ret) {
-		pr_err("cannot register /dev/%s: %d\n", mmapdemo_misc.name, ret);
+		pr_err("cannot register /dev/%s: %d\n", md->misc.name, ret);
 		goto exit_observe;
 	}
+	mmapdemo_dev = md;
 	return 0;
 
 exit_observe:
-	mmapdemo_observe_exit();
-	mmapdemo_buffer_put(mmapdemo_buf);
+	mmapdemo_observe_exit(md);
+	mmapdemo_buffer_put(md->buf);
+free_device:
+	kfree(md);
 	return ret;
 }
 
-/*
+/**
+ * mmapdemo_exit() - module exit: deregister the device and free it
+ *
  * Open files and mappings pin the module through fops.owner (a mapping
- * holds its file), so by the time this runs the module's is the last
- * reference to the buffer.
+ * holds its file), so by the time this runs none is left: the device's is
+ * the last reference to the buffer, and nothing else can reach the device.
  */
 static void __exit mmapdemo_exit(void)
 {
-	misc_deregister(&mmapdemo_misc);
-	mmapdemo_observe_exit();
-	mmapdemo_buffer_put(mmapdemo_buf);
+	struct mmapdemo_device *md = mmapdemo_dev;
+
+	misc_deregister(&md->misc);
+	mmapdemo_observe_exit(md);
+	mmapdemo_buffer_put(md->buf);
+	kfree(md);
 }
 
 module_init(mmapdemo_init);

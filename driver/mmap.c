@@ -1,57 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * mmap() of /dev/mmapdemo: one policy, five ways to fill the page tables.
- *
- * Two entry points, one per kernel generation (compat.h picks one; a file
- * may not offer both): .mmap gets the new VMA, .mmap_prepare (7.x) a
- * description of it before it exists. Both apply one policy and map with
- * one table of strategies (mmapdemo_strategies[]).
- *
- * The policy (mmapdemo_check_mapping()) is the same for every strategy and
- * looks only at the request, not at the VMA, so both entry points call it:
- *  - the pages [pgoff, pgoff + count) must lie inside the buffer (EINVAL),
- *    compared in pages without ever adding pgoff and count;
- *  - PROT_EXEC is refused (EPERM), and VM_MAYEXEC is cleared so that a
- *    later mprotect(PROT_EXEC) fails too;
- *  - MAP_PRIVATE needs copy-on-write, which only the page-based strategies
- *    give; the PFN-based ones refuse it (EINVAL).
- * Every mapping gets VM_DONTEXPAND (mremap cannot grow it past the buffer)
- * and VM_DONTDUMP (a core dump does not copy the device).
- *
- * PFN-based strategies map page frames, not struct pages (VM_PFNMAP): no
- * page refcounting, and no get_user_pages() on the mapping. Their .access
- * lets ptrace() and /proc/<pid>/mem reach the buffer all the same.
- *  - remap: every entry at mmap() time, with remap_pfn_range() for each
- *    physically contiguous run: one call for the kmalloc backend, up to one
- *    per page for vmalloc. Through .mmap_prepare, a single run is an
- *    mmap_action the core performs; many runs are mapped by vm_ops->mapped.
- *    Its .fault refills, with vmf_insert_pfn(), what a resize has unmapped.
- *  - huge: nothing at mmap() time; .huge_fault maps a whole 2 MiB chunk of
- *    physically contiguous, aligned memory with one PMD entry, and .fault
- *    one page where that cannot be done (unaligned address or memory, the
- *    end of the buffer, a kernel before 6.12).
- *
- * Page-based strategies hand struct pages to the core mm (VM_MIXEDMAP where
- * the driver inserts them itself): MAP_PRIVATE is copy-on-write, and
- * get_user_pages() works, so do process_vm_readv(), vmsplice(), O_DIRECT
- * and MADV_POPULATE_*.
- *  - fault: nothing at mmap() time; .fault returns the page for each offset
- *    on first access.
- *  - faultaround: .fault plus .map_pages, which the core calls on a read
- *    fault to map up to fault_around_bytes around it in one go. With
- *    .map_pages set, 6.7 and later also serve the faults under the per-VMA
- *    lock rather than retrying them under mmap_lock.
- *  - prefault: every page at mmap() time with vm_insert_pages(), which
- *    takes each page table lock once per batch (through .mmap_prepare, an
- *    mmap_action that maps kernel pages does the same); .fault refills
- *    after a resize.
- *
- * Every fault looks up the memory under the buffer's lock, so a fault never
- * maps a page past the current end (SIGBUS) nor memory a resize has
- * replaced. Every VMA, including the copies fork() and VMA splits make,
- * holds a reference to the buffer, taken in mmap() (.mmap, or
- * vm_ops->mapped after .mmap_prepare) or vm_ops->open and dropped in
- * vm_ops->close, and is listed for debugfs.
+ * mmap() of /dev/mmapdemo: one mapping policy, five strategies to fill the
+ * page tables, and the lifetime of the VMAs, entered through .mmap or, on
+ * 7.x, .mmap_prepare (compat.h picks one). docs/strategies.md says why.
  */
 
 #include <linux/mm.h>
@@ -72,6 +23,12 @@
  * @exec: the request has VM_EXEC
  * @mayshare: the request has VM_MAYSHARE (MAP_SHARED); not VM_SHARED,
  *	which the mm drops from a MAP_SHARED mapping of a file opened read-only
+ *
+ * Looks at the request only, so both entry points call it. The bounds are
+ * compared in pages, never as @pgoff + @count, which could overflow. The
+ * callers then set VM_DONTEXPAND (mremap() cannot grow the mapping past
+ * the buffer) and VM_DONTDUMP (core dumps do not copy the device), and
+ * clear VM_MAYEXEC (a later mprotect(PROT_EXEC) fails too).
  *
  * Return: 0 if the mapping may be made, else the errno for mmap() to return.
  */

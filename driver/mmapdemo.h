@@ -8,14 +8,17 @@
 #define MMAPDEMO_H
 
 #include <linux/atomic.h>
+#include <linux/container_of.h>
 #include <linux/fs.h>
 #include <linux/kref.h>
 #include <linux/list.h>
+#include <linux/miscdevice.h>
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
 #include <linux/rwsem.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/wait.h>
 
 #include "compat.h"
 #include "uapi/mmapdemo.h"
@@ -60,7 +63,7 @@ struct mmapdemo_mem {
 
 /**
  * struct mmapdemo_buffer - the one buffer every open file shares
- * @ref: the module holds one reference, every open file and every VMA one
+ * @ref: the device holds one reference, every open file and every VMA one
  * @lock: readers (faults, mmap, read, write) use @mem; a resize replaces it
  * @mem: the current memory; read it only under @lock
  * @resize_lock: one resize at a time
@@ -128,7 +131,30 @@ struct mmapdemo_vma {
 };
 
 /**
+ * struct mmapdemo_device - the device and all the driver keeps for it
+ * @misc: /dev/mmapdemo; open() and the sysfs attributes reach the rest
+ *	from it (mmapdemo_device_of())
+ * @buf: the buffer, referenced until the module is unloaded
+ * @default_strategy: the strategy a newly opened file starts with
+ * @rings: doorbell rings so far
+ * @ring_wait: pollers waiting for the next ring
+ * @debugfs: the driver's debugfs directory
+ *
+ * Allocated at module load, freed at unload: open files, and so mappings,
+ * pin the module, and with it this.
+ */
+struct mmapdemo_device {
+	struct miscdevice misc;
+	struct mmapdemo_buffer *buf;
+	enum mmapdemo_strategy default_strategy;
+	atomic64_t rings;
+	wait_queue_head_t ring_wait;
+	struct dentry *debugfs;
+};
+
+/**
  * struct mmapdemo_file - state of one open file of the device
+ * @dev: the device
  * @buf: the shared buffer, referenced
  * @lock: orders a strategy change against mmap() of this file
  * @strategy: how mmap() of this file installs page table entries
@@ -138,6 +164,7 @@ struct mmapdemo_vma {
  * @rings_seen: doorbell rings this file has acknowledged
  */
 struct mmapdemo_file {
+	struct mmapdemo_device *dev;
 	struct mmapdemo_buffer *buf;
 	struct mutex lock;	/* protects strategy, mapped and parked */
 	enum mmapdemo_strategy strategy;
@@ -148,7 +175,19 @@ struct mmapdemo_file {
 
 extern const char * const mmapdemo_backend_names[];
 extern const char * const mmapdemo_strategy_names[];
-extern enum mmapdemo_strategy mmapdemo_default_strategy;
+
+/**
+ * mmapdemo_device_of() - the device a misc device belongs to
+ * @misc: &mmapdemo_device.misc: what misc_open() puts in an opened file's
+ *	private_data, and the misc device's driver data in sysfs
+ *
+ * Return: the device.
+ */
+static inline struct mmapdemo_device *
+mmapdemo_device_of(struct miscdevice *misc)
+{
+	return container_of(misc, struct mmapdemo_device, misc);
+}
 
 size_t mmapdemo_buffer_max_size(enum mmapdemo_backend backend);
 struct mmapdemo_buffer *mmapdemo_buffer_create(enum mmapdemo_backend backend,
@@ -168,8 +207,8 @@ int mmapdemo_mmap_prepare(struct vm_area_desc *desc);
 int mmapdemo_mmap(struct file *file, struct vm_area_struct *vma);
 #endif
 
-void mmapdemo_observe_init(struct mmapdemo_buffer *buf);
-void mmapdemo_observe_exit(void);
+void mmapdemo_observe_init(struct mmapdemo_device *md);
+void mmapdemo_observe_exit(struct mmapdemo_device *md);
 extern const struct attribute_group *mmapdemo_groups[];
 
 #endif /* MMAPDEMO_H */

@@ -37,8 +37,16 @@
 
 #include "mmapdemo.h"
 
-static struct mmapdemo_buffer *mmapdemo_observed;
-static struct dentry *mmapdemo_debugfs;
+/* misc_register() makes the misc device the sysfs device's driver data. */
+static struct mmapdemo_device *mmapdemo_dev_of(struct device *dev)
+{
+	return mmapdemo_device_of(dev_get_drvdata(dev));
+}
+
+static struct mmapdemo_buffer *mmapdemo_buf_of(struct device *dev)
+{
+	return mmapdemo_dev_of(dev)->buf;
+}
 
 /*
  * The sysfs show functions are named <attribute>_show, without the
@@ -47,30 +55,35 @@ static struct dentry *mmapdemo_debugfs;
 static ssize_t size_show(struct device *dev, struct device_attribute *attr,
 			 char *out)
 {
-	return sysfs_emit(out, "%zu\n", mmapdemo_buffer_size(mmapdemo_observed));
+	return sysfs_emit(out, "%zu\n", mmapdemo_buffer_size(mmapdemo_buf_of(dev)));
 }
 static DEVICE_ATTR_RO(size);
 
 static ssize_t backend_show(struct device *dev, struct device_attribute *attr,
 			    char *out)
 {
-	return sysfs_emit(out, "%s\n",
-			  mmapdemo_backend_names[mmapdemo_observed->backend]);
+	struct mmapdemo_buffer *buf = mmapdemo_buf_of(dev);
+
+	return sysfs_emit(out, "%s\n", mmapdemo_backend_names[buf->backend]);
 }
 static DEVICE_ATTR_RO(backend);
 
 static ssize_t default_strategy_show(struct device *dev,
 				     struct device_attribute *attr, char *out)
 {
+	struct mmapdemo_device *md = mmapdemo_dev_of(dev);
+
 	return sysfs_emit(out, "%s\n",
-			  mmapdemo_strategy_names[mmapdemo_default_strategy]);
+			  mmapdemo_strategy_names[md->default_strategy]);
 }
 static DEVICE_ATTR_RO(default_strategy);
 
 static ssize_t mappings_show(struct device *dev, struct device_attribute *attr,
 			     char *out)
 {
-	return sysfs_emit(out, "%d\n", atomic_read(&mmapdemo_observed->nr_vmas));
+	struct mmapdemo_buffer *buf = mmapdemo_buf_of(dev);
+
+	return sysfs_emit(out, "%d\n", atomic_read(&buf->nr_vmas));
 }
 static DEVICE_ATTR_RO(mappings);
 
@@ -82,42 +95,44 @@ static ssize_t mmapdemo_counter_emit(char *out, atomic64_t *counter)
 static ssize_t faults_show(struct device *dev, struct device_attribute *attr,
 			   char *out)
 {
-	return mmapdemo_counter_emit(out, &mmapdemo_observed->faults);
+	return mmapdemo_counter_emit(out, &mmapdemo_buf_of(dev)->faults);
 }
 static DEVICE_ATTR_RO(faults);
 
 static ssize_t vma_lock_faults_show(struct device *dev,
 				    struct device_attribute *attr, char *out)
 {
-	return mmapdemo_counter_emit(out, &mmapdemo_observed->vma_lock_faults);
+	struct mmapdemo_buffer *buf = mmapdemo_buf_of(dev);
+
+	return mmapdemo_counter_emit(out, &buf->vma_lock_faults);
 }
 static DEVICE_ATTR_RO(vma_lock_faults);
 
 static ssize_t remaps_show(struct device *dev, struct device_attribute *attr,
 			   char *out)
 {
-	return mmapdemo_counter_emit(out, &mmapdemo_observed->remaps);
+	return mmapdemo_counter_emit(out, &mmapdemo_buf_of(dev)->remaps);
 }
 static DEVICE_ATTR_RO(remaps);
 
 static ssize_t mmap_actions_show(struct device *dev,
 				 struct device_attribute *attr, char *out)
 {
-	return mmapdemo_counter_emit(out, &mmapdemo_observed->mmap_actions);
+	return mmapdemo_counter_emit(out, &mmapdemo_buf_of(dev)->mmap_actions);
 }
 static DEVICE_ATTR_RO(mmap_actions);
 
 static ssize_t resizes_show(struct device *dev, struct device_attribute *attr,
 			    char *out)
 {
-	return mmapdemo_counter_emit(out, &mmapdemo_observed->resizes);
+	return mmapdemo_counter_emit(out, &mmapdemo_buf_of(dev)->resizes);
 }
 static DEVICE_ATTR_RO(resizes);
 
 static ssize_t retained_bytes_show(struct device *dev,
 				   struct device_attribute *attr, char *out)
 {
-	return mmapdemo_counter_emit(out, &mmapdemo_observed->retained);
+	return mmapdemo_counter_emit(out, &mmapdemo_buf_of(dev)->retained);
 }
 static DEVICE_ATTR_RO(retained_bytes);
 
@@ -152,10 +167,15 @@ const struct attribute_group *mmapdemo_groups[] = {
 	NULL,
 };
 
-/* The module's own reference is not counted: 0 means nobody uses it. */
+/*
+ * The debugfs files' data (m->private) is the buffer. The device's own
+ * reference is not counted: 0 means nobody uses it.
+ */
 static int mmapdemo_debug_refs_show(struct seq_file *m, void *unused)
 {
-	seq_printf(m, "%u\n", kref_read(&mmapdemo_observed->ref) - 1);
+	struct mmapdemo_buffer *buf = m->private;
+
+	seq_printf(m, "%u\n", kref_read(&buf->ref) - 1);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(mmapdemo_debug_refs);
@@ -167,7 +187,7 @@ DEFINE_SHOW_ATTRIBUTE(mmapdemo_debug_refs);
  */
 static int mmapdemo_debug_mappings_show(struct seq_file *m, void *unused)
 {
-	struct mmapdemo_buffer *buf = mmapdemo_observed;
+	struct mmapdemo_buffer *buf = m->private;
 	const struct mmapdemo_vma *mv;
 
 	spin_lock(&buf->vmas_lock);
@@ -187,28 +207,29 @@ static int mmapdemo_debug_mappings_show(struct seq_file *m, void *unused)
 DEFINE_SHOW_ATTRIBUTE(mmapdemo_debug_mappings);
 
 /**
- * mmapdemo_observe_init() - set up sysfs and debugfs for a buffer
- * @buf: the buffer; it outlives mmapdemo_observe_exit()
+ * mmapdemo_observe_init() - create the device's debugfs files
+ * @md: the device; its buffer outlives mmapdemo_observe_exit()
  *
- * Call before the device is registered (which creates the sysfs group).
- * Nothing here can fail the driver: without debugfs it works all the same.
+ * The sysfs attributes need nothing here: they are mmapdemo_groups, which
+ * misc_register() creates with the device. Nothing here can fail the
+ * driver: without debugfs it works all the same.
  */
-void mmapdemo_observe_init(struct mmapdemo_buffer *buf)
+void mmapdemo_observe_init(struct mmapdemo_device *md)
 {
-	mmapdemo_observed = buf;
-	mmapdemo_debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
-	debugfs_create_file("refs", 0400, mmapdemo_debugfs, NULL,
+	md->debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	debugfs_create_file("refs", 0400, md->debugfs, md->buf,
 			    &mmapdemo_debug_refs_fops);
-	debugfs_create_file("mappings", 0400, mmapdemo_debugfs, NULL,
+	debugfs_create_file("mappings", 0400, md->debugfs, md->buf,
 			    &mmapdemo_debug_mappings_fops);
 }
 
 /**
  * mmapdemo_observe_exit() - remove the debugfs files
+ * @md: the device
  *
  * Call after the device is deregistered.
  */
-void mmapdemo_observe_exit(void)
+void mmapdemo_observe_exit(struct mmapdemo_device *md)
 {
-	debugfs_remove(mmapdemo_debugfs);
+	debugfs_remove(md->debugfs);
 }
