@@ -4,9 +4,9 @@
 # What the host-side test scripts (tests/packaging.sh, watchdog.sh,
 # runner-kernel-log.sh) share, sourced after `set -euo pipefail` as
 #   . "$(dirname "${BASH_SOURCE[0]}")/host-lib.sh" SUITE
-# It sets $prog and $root (the checkout), brings scripts/lib.sh (die, log,
-# the list of kernels), and makes $work, a directory removed at exit; a
-# script with more to undo then defines on_exit, which runs first.
+# It sets $prog and $root (the checkout), brings scripts/lib.sh (die,
+# usage_exit, the list of kernels), and makes $work, a directory removed at
+# exit; a script with more to undo then defines on_exit, which runs first.
 # Results: one "PASS SUITE/<name>" or "FAIL SUITE/<name>" line per check,
 # counted in $passed and $failed.
 
@@ -19,17 +19,6 @@ suite=$1
 work=$(mktemp -d)
 trap 'if declare -F on_exit >/dev/null; then on_exit; fi; rm -rf "$work"' EXIT
 passed=0 failed=0
-
-# max_args N SYNOPSIS ARG...: exit 2 with "usage: PROG SYNOPSIS" when there
-# are more than N ARGs.
-max_args() {
-	local max=$1 synopsis=$2
-	shift 2
-	[[ $# -le $max ]] || {
-		echo "usage: $prog${synopsis:+ $synopsis}" >&2
-		exit 2
-	}
-}
 
 # pass NAME, fail NAME [WHY]: a result line, counted.
 pass() {

@@ -14,7 +14,7 @@ set -euo pipefail
 
 # shellcheck source=tests/host-lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/host-lib.sh" packaging
-max_args 0 "" "$@"
+[[ $# -eq 0 ]] || usage_exit
 
 # result STATUS NAME: a check of several steps, each of which set STATUS
 # to 1 if it failed.

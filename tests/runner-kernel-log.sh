@@ -13,7 +13,7 @@ set -euo pipefail
 
 # shellcheck source=tests/host-lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/host-lib.sh" runner
-max_args 0 "" "$@"
+[[ $# -eq 0 ]] || usage_exit
 command -v busybox >/dev/null || die "busybox not found"
 
 # guest CHECK LOG [TAINT]: run the shell code CHECK after sourcing

@@ -13,7 +13,7 @@ set -euo pipefail
 
 # shellcheck source=tests/host-lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/host-lib.sh" watchdog
-max_args 1 "[SERIES]" "$@"
+[[ $# -le 1 ]] || usage_exit "[SERIES]"
 series=${1:-6.12}
 build=${BUILD:-$root/build}
 [[ $build == /* ]] || build=$root/$build
