@@ -18,10 +18,7 @@ prog=${0##*/}
 # shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-[[ $# -ge 1 ]] || {
-	echo "usage: $prog NAME [PACKAGE[=VERSION]...]" >&2
-	exit 2
-}
+[[ $# -ge 1 ]] || usage_exit "NAME [PACKAGE[=VERSION]...]"
 name=$1
 shift
 

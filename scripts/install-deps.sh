@@ -15,10 +15,7 @@ prog=${0##*/}
 # shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-[[ $# -eq 0 ]] || {
-	echo "usage: $prog" >&2
-	exit 2
-}
+[[ $# -eq 0 ]] || usage_exit
 
 bookworm_pkgs=(
 	build-essential g++ cmake make qemu-system-x86 busybox-static cpio kmod

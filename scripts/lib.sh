@@ -16,6 +16,13 @@ log() {
 	echo "${prog:-mmapdemo}: $*" >&2
 }
 
+# usage_exit [SYNOPSIS]: "usage: PROG SYNOPSIS" on stderr, then exit 2.
+# shellcheck disable=SC2120 # SYNOPSIS is optional
+usage_exit() {
+	echo "usage: ${prog:-mmapdemo}${1:+ $1}" >&2
+	exit 2
+}
+
 # The per-user cache: kernels, build roots, private apt state.
 cache_dir() {
 	local c=${MMAPDEMO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mmapdemo}

@@ -26,7 +26,6 @@
 #include <cstdint>
 #include <span>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include <catch2/catch_test_macros.hpp>
@@ -46,22 +45,6 @@ constexpr int failed_base = 100;
 int failure(int err) { return failed_base + err; }
 
 std::uint64_t address_of(const void* p) { return reinterpret_cast<std::uintptr_t>(p); }
-
-// A file of the strategy, a fresh pattern in the first length bytes of the
-// buffer, and a shared read-write mapping of them.
-struct Patterned {
-  Device device;
-  std::uint32_t seed;
-  Mapping mapping;
-};
-
-Patterned patterned(Strategy strategy, std::size_t length) {
-  auto device = open_device(strategy);
-  const auto seed = new_seed();
-  write_all(device, pattern(length, 0, seed), 0);
-  auto mapping = Mapping::map(device, length);
-  return {std::move(device), seed, std::move(mapping)};
-}
 
 // pread()/pwrite() of /proc/<pid>/mem at a user address: the bytes done, or
 // -errno.
@@ -96,15 +79,13 @@ long debugger_write(pid_t pid, std::uint64_t address, std::span<std::byte> bytes
   return proc_mem(pid, true, address, bytes);
 }
 
-TEST_CASE("access: process vm readv from another process reads page-based mappings only",
-          "[access]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto length = 4 * page_size();
-  const auto fixture = patterned(strategy, length);
-  const auto& mapping = fixture.mapping;
-  const auto seed = fixture.seed;
+TEST_CASE_METHOD(DeviceTest,
+                 "access: process vm readv from another process reads page-based mappings only",
+                 "[access]") {
+  open(GENERATE(from_range(all_strategies)));
+  const auto length = 4 * page;
+  write_all(device, pattern(length, 0, seed), 0);
+  const auto mapping = Mapping::map(device, length);
 
   const auto status = run_in_child([&] {
     std::vector<std::byte> got(length);
@@ -117,16 +98,13 @@ TEST_CASE("access: process vm readv from another process reads page-based mappin
   CHECK(status == ChildStatus::exited(maps_pages(strategy) ? 0 : failure(EFAULT)));
 }
 
-TEST_CASE("access: a debugger reads and writes the mapping of every strategy through /proc/pid/mem",
-          "[access]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto page = page_size();
-  const auto fixture = patterned(strategy, 4 * page);
-  const auto& device = fixture.device;
-  const auto& mapping = fixture.mapping;
-  const auto seed = fixture.seed;
+TEST_CASE_METHOD(
+    DeviceTest,
+    "access: a debugger reads and writes the mapping of every strategy through /proc/pid/mem",
+    "[access]") {
+  open(GENERATE(from_range(all_strategies)));
+  write_all(device, pattern(4 * page, 0, seed), 0);
+  const auto mapping = Mapping::map(device, 4 * page);
   const auto seed2 = new_seed();
 
   const auto status = run_in_child([&] {
@@ -161,14 +139,10 @@ TEST_CASE_METHOD(DeviceTest,
   CHECK_THAT(got, HasPattern(0, seed));
 }
 
-TEST_CASE("access: a debugger write to a private mapping makes a private copy", "[access]") {
-  require_device();
+TEST_CASE_METHOD(DeviceTest, "access: a debugger write to a private mapping makes a private copy",
+                 "[access]") {
   // PFN-based strategies map shared only.
-  const auto strategy = GENERATE(from_range(page_based_strategies()));
-  CAPTURE(strategy);
-  const auto device = open_device(strategy);
-  const auto page = page_size();
-  const auto seed = new_seed();
+  open(GENERATE(from_range(page_based_strategies())));
   const auto seed2 = new_seed();
   write_all(device, pattern(page, 0, seed), 0);
   // Read-only, as a program's text: ptrace() may still plant a breakpoint.
@@ -186,14 +160,10 @@ TEST_CASE("access: a debugger write to a private mapping makes a private copy", 
   CHECK_THAT(read_all(device, page, 0), HasPattern(0, seed));
 }
 
-TEST_CASE("access: /proc/pid/mem stops at the end of a shrunk buffer", "[access]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
+TEST_CASE_METHOD(DeviceTest, "access: /proc/pid/mem stops at the end of a shrunk buffer",
+                 "[access]") {
+  open(GENERATE(from_range(all_strategies)));
   const RestoreSize restore;
-  const auto device = open_device(strategy);
-  const auto page = page_size();
-  const auto seed = new_seed();
   write_all(device, pattern(2 * page, 0, seed), 0);
   const auto mapping = Mapping::map(device, 2 * page);
   device.resize(page);
@@ -205,14 +175,12 @@ TEST_CASE("access: /proc/pid/mem stops at the end of a shrunk buffer", "[access]
   CHECK_THAT(got, HasPattern(0, seed));
 }
 
-TEST_CASE("access: vmsplice takes the pages of page-based mappings only", "[access]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto length = 2 * page_size();
-  const auto fixture = patterned(strategy, length);
-  const auto& mapping = fixture.mapping;
-  const auto seed = fixture.seed;
+TEST_CASE_METHOD(DeviceTest, "access: vmsplice takes the pages of page-based mappings only",
+                 "[access]") {
+  open(GENERATE(from_range(all_strategies)));
+  const auto length = 2 * page;
+  write_all(device, pattern(length, 0, seed), 0);
+  const auto mapping = Mapping::map(device, length);
 
   std::array<int, 2> ends{};
   REQUIRE(::pipe2(ends.data(), O_CLOEXEC | O_NONBLOCK) == 0);
@@ -230,14 +198,11 @@ TEST_CASE("access: vmsplice takes the pages of page-based mappings only", "[acce
   CHECK_THAT(got, HasPattern(0, seed));
 }
 
-TEST_CASE("access: MADV_POPULATE_READ and MADV_POPULATE_WRITE fill page-based mappings only",
-          "[access]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto device = open_device(strategy);
-  const auto length = 16 * page_size();
-  const auto seed = new_seed();
+TEST_CASE_METHOD(DeviceTest,
+                 "access: MADV_POPULATE_READ and MADV_POPULATE_WRITE fill page-based mappings only",
+                 "[access]") {
+  open(GENERATE(from_range(all_strategies)));
+  const auto length = 16 * page;
   write_all(device, pattern(length, 0, seed), 0);
 
   for (const int advice : {MADV_POPULATE_READ, MADV_POPULATE_WRITE}) {
@@ -250,7 +215,7 @@ TEST_CASE("access: MADV_POPULATE_READ and MADV_POPULATE_WRITE fill page-based ma
     }
     REQUIRE(populated == no_error);
     const auto faults = minor_faults();
-    for (std::size_t at = 0; at < length; at += page_size()) {
+    for (std::size_t at = 0; at < length; at += page) {
       poke(mapping.data() + at, pattern_byte(at, seed));
     }
     CHECK(minor_faults() == faults);

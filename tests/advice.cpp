@@ -30,13 +30,11 @@ constexpr std::array advices{std::pair{MADV_DONTNEED, "MADV_DONTNEED"},
                              std::pair{MADV_COLD, "MADV_COLD"},
                              std::pair{MADV_PAGEOUT, "MADV_PAGEOUT"}};
 
-TEST_CASE("advice: DONTNEED COLD and PAGEOUT fail with EINVAL on PFN mappings only", "[advice]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto device = open_device(strategy);
-  const auto length = 8 * page_size();
-  const auto seed = new_seed();
+TEST_CASE_METHOD(DeviceTest,
+                 "advice: DONTNEED COLD and PAGEOUT fail with EINVAL on PFN mappings only",
+                 "[advice]") {
+  open(GENERATE(from_range(all_strategies)));
+  const auto length = 8 * page;
   write_all(device, pattern(length, 0, seed), 0);
   auto mapping = Mapping::map(device, length);
   REQUIRE_THAT(mapping.bytes(), HasPattern(0, seed));
@@ -54,13 +52,11 @@ TEST_CASE("advice: DONTNEED COLD and PAGEOUT fail with EINVAL on PFN mappings on
   }
 }
 
-TEST_CASE("advice: DONTNEED drops private copies and the pages follow the buffer again",
-          "[advice]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(page_based_strategies()));
-  CAPTURE(strategy);
-  const auto device = open_device(strategy);
-  const auto length = 4 * page_size();
+TEST_CASE_METHOD(DeviceTest,
+                 "advice: DONTNEED drops private copies and the pages follow the buffer again",
+                 "[advice]") {
+  open(GENERATE(from_range(page_based_strategies())));
+  const auto length = 4 * page;
   const auto shared_seed = new_seed();
   const auto private_seed = new_seed();
   const auto later_seed = new_seed();
@@ -76,12 +72,11 @@ TEST_CASE("advice: DONTNEED drops private copies and the pages follow the buffer
   CHECK_THAT(mapping.bytes(), HasPattern(0, later_seed));
 }
 
-TEST_CASE("advice: msync MS SYNC and fsync fail with EINVAL and MS ASYNC succeeds", "[advice]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto device = open_device(strategy);
-  const auto length = 2 * page_size();
+TEST_CASE_METHOD(DeviceTest,
+                 "advice: msync MS SYNC and fsync fail with EINVAL and MS ASYNC succeeds",
+                 "[advice]") {
+  open(GENERATE(from_range(all_strategies)));
+  const auto length = 2 * page;
   auto mapping = Mapping::map(device, length);
   poke(mapping.data(), std::byte{0x39});
 

@@ -74,15 +74,12 @@ TEST_CASE_METHOD(DeviceTest, "bounds: mappings that leave the buffer are refused
   }
 }
 
-TEST_CASE("bounds: every window inside the buffer maps exactly its part", "[bounds]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto device = open_device(strategy);
+TEST_CASE_METHOD(DeviceTest, "bounds: every window inside the buffer maps exactly its part",
+                 "[bounds]") {
+  open(GENERATE(from_range(all_strategies)));
   const auto size = static_cast<std::size_t>(device.info().size);
-  const auto page = page_size();
   const auto pages = size / page;
-  const auto expected = pattern(size, 0, new_seed());
+  const auto expected = pattern(size, 0, seed);
   write_all(device, expected, 0);
   const std::span<const std::byte> buffer{expected};
 
@@ -112,14 +109,9 @@ TEST_CASE("bounds: every window inside the buffer maps exactly its part", "[boun
 
 // Two pages reserved PROT_NONE, the buffer's last page mapped over the
 // first: the byte after the mapping is then certainly not mapped to anything.
-TEST_CASE("bounds: the byte after a mapping faults with SIGSEGV", "[bounds]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto device = open_device(strategy);
+TEST_CASE_METHOD(DeviceTest, "bounds: the byte after a mapping faults with SIGSEGV", "[bounds]") {
+  open(GENERATE(from_range(all_strategies)));
   const auto size = device.info().size;
-  const auto page = page_size();
-  const auto seed = new_seed();
   write_all(device, pattern(page, size - page, seed), size - page);
 
   const auto region = Region::reserve(2 * page);
@@ -137,13 +129,9 @@ TEST_CASE("bounds: the byte after a mapping faults with SIGSEGV", "[bounds]") {
         }) == SIGSEGV);
 }
 
-TEST_CASE("bounds: mremap cannot grow a mapping", "[bounds]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto device = open_device(strategy);
+TEST_CASE_METHOD(DeviceTest, "bounds: mremap cannot grow a mapping", "[bounds]") {
+  open(GENERATE(from_range(all_strategies)));
   const auto size = static_cast<std::size_t>(device.info().size);
-  const auto page = page_size();
 
   // Even where the larger window would still lie inside the buffer.
   auto mapping = Mapping::map(device, page);
@@ -197,13 +185,8 @@ TEST_CASE_METHOD(DeviceTest, "bounds: mremap moves a mapping and its data follow
   CHECK(flags.contains("pf") == !maps_pages(strategy));
 }
 
-TEST_CASE("bounds: mremap DONTUNMAP is refused with EINVAL", "[bounds]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto device = open_device(strategy);
-  const auto page = page_size();
-  const auto seed = new_seed();
+TEST_CASE_METHOD(DeviceTest, "bounds: mremap DONTUNMAP is refused with EINVAL", "[bounds]") {
+  open(GENERATE(from_range(all_strategies)));
   write_all(device, pattern(2 * page, 0, seed), 0);
 
   // VM_DONTEXPAND (and VM_PFNMAP): the kernel keeps such a mapping where it is.

@@ -154,22 +154,17 @@ TEST_CASE_METHOD(DeviceTest, "cow: a read-only private mapping reads and follows
 }
 
 // Copy-on-write needs no write access to the file: the copies are private.
-TEST_CASE("cow: a read-only file maps privately and writably", "[cow]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto page = page_size();
-  const auto seed = new_seed();
+TEST_CASE_METHOD(DeviceTest, "cow: a read-only file maps privately and writably", "[cow]") {
+  open(GENERATE(from_range(all_strategies)), O_RDONLY);
   const auto private_seed = new_seed();
 
   write_all(open_device(strategy), pattern(page, 0, seed), 0);
-  const auto read_only = open_device(strategy, O_RDONLY);
-  auto mapping = map_private(read_only, strategy, page);
+  auto mapping = map_private(device, strategy, page);
   if (!mapping) return;
   CHECK_THAT(mapping->bytes(), HasPattern(0, seed));
   fill_pattern(mapping->bytes(), 0, private_seed);
   CHECK_THAT(mapping->bytes(), HasPattern(0, private_seed));
-  CHECK_THAT(read_all(read_only, page, 0), HasPattern(0, seed));
+  CHECK_THAT(read_all(device, page, 0), HasPattern(0, seed));
 }
 
 }  // namespace

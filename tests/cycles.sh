@@ -21,8 +21,7 @@ set -u
 . "${MMAPDEMO_GUEST_LIB:-/bin/guest-lib.sh}"
 work=$guest_work
 
-ko=${MMAPDEMO_KO:?MMAPDEMO_KO is not set}
-backends=${MMAPDEMO_BACKENDS:-kmalloc vmalloc chunked}
+module_job
 total=$(positive MMAPDEMO_CYCLES "${MMAPDEMO_CYCLES:-1000}") || exit 2
 
 # Tolerances, in KiB. A per-cycle leak of one page shows as 4 MB over 1000

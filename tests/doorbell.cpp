@@ -77,6 +77,22 @@ bool readable(const Device& device) {
   return ::poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN) != 0;
 }
 
+// The preamble of the tests of one file, as a fixture for TEST_CASE_METHOD:
+// SKIPs without the device, then before, the latest ring's number, and
+// device, a file opened after it, which acknowledges the rings from
+// before + 1 on.
+class OneFile {
+ protected:
+  OneFile() {
+    require_device();
+    before = latest_ring();
+    device = Device::open(path);
+  }
+
+  std::uint64_t before = 0;
+  Device device;
+};
+
 TEST_CASE("doorbell: a process asleep in poll wakes when another process rings", "[doorbell]") {
   require_device();
   const auto before = latest_ring();
@@ -101,12 +117,10 @@ TEST_CASE("doorbell: a process asleep in poll wakes when another process rings",
   CHECK(a.wait() == ChildStatus::exited(0));
 }
 
-TEST_CASE("doorbell: a burst of rings is acknowledged one by one with none lost or doubled",
-          "[doorbell]") {
-  require_device();
+TEST_CASE_METHOD(OneFile,
+                 "doorbell: a burst of rings is acknowledged one by one with none lost or doubled",
+                 "[doorbell]") {
   constexpr std::size_t rings = 2000;
-  const auto before = latest_ring();
-  const auto device = Device::open(path);
 
   Child ringer{[&] {
     const auto own = Device::open(path);
@@ -173,10 +187,7 @@ TEST_CASE("doorbell: a file opened after some rings sees only the rings after it
 }
 
 // The count belongs to the open file, not to the descriptor or the process.
-TEST_CASE("doorbell: descriptors of one open file share its rings", "[doorbell]") {
-  require_device();
-  const auto before = latest_ring();
-  const auto device = Device::open(path);
+TEST_CASE_METHOD(OneFile, "doorbell: descriptors of one open file share its rings", "[doorbell]") {
   device.ring();
   device.ring();
 
@@ -184,10 +195,8 @@ TEST_CASE("doorbell: descriptors of one open file share its rings", "[doorbell]"
   CHECK(drain(device) == numbered(before + 2, 1));
 }
 
-TEST_CASE("doorbell: select reports a pending ring and wakes for a new one", "[doorbell]") {
-  require_device();
-  const auto before = latest_ring();
-  const auto device = Device::open(path);
+TEST_CASE_METHOD(OneFile, "doorbell: select reports a pending ring and wakes for a new one",
+                 "[doorbell]") {
   const int fd = device.fd();
   const auto select_readable = [fd](timeval* timeout) {
     fd_set set;
@@ -236,10 +245,8 @@ Fd watch_with_epoll(const Device& device, std::uint32_t events) {
   return epoll;
 }
 
-TEST_CASE("doorbell: level-triggered epoll reports a ring until it is acknowledged", "[doorbell]") {
-  require_device();
-  const auto before = latest_ring();
-  const auto device = Device::open(path);
+TEST_CASE_METHOD(OneFile, "doorbell: level-triggered epoll reports a ring until it is acknowledged",
+                 "[doorbell]") {
   const auto epoll = watch_with_epoll(device, EPOLLIN);
 
   CHECK(epoll_ready(epoll, 0) == 0);
@@ -261,10 +268,8 @@ TEST_CASE("doorbell: level-triggered epoll reports a ring until it is acknowledg
   CHECK(epoll_ready(epoll, 0) == 0);
 }
 
-TEST_CASE("doorbell: edge-triggered epoll reports each new ring once", "[doorbell]") {
-  require_device();
-  const auto before = latest_ring();
-  const auto device = Device::open(path);
+TEST_CASE_METHOD(OneFile, "doorbell: edge-triggered epoll reports each new ring once",
+                 "[doorbell]") {
   const auto epoll = watch_with_epoll(device, EPOLLIN | EPOLLET);
 
   CHECK(epoll_ready(epoll, 0) == 0);
@@ -281,10 +286,8 @@ TEST_CASE("doorbell: edge-triggered epoll reports each new ring once", "[doorbel
 
 // The driver copies the number out before it claims the ring, so a fault
 // claims nothing.
-TEST_CASE("doorbell: ACK with a bad pointer fails with EFAULT and takes no ring", "[doorbell]") {
-  require_device();
-  const auto before = latest_ring();
-  const auto device = Device::open(path);
+TEST_CASE_METHOD(OneFile, "doorbell: ACK with a bad pointer fails with EFAULT and takes no ring",
+                 "[doorbell]") {
   const int fd = device.fd();
   const auto none = Region::reserve(page_size());  // PROT_NONE
   auto* const read_only = static_cast<std::byte*>(
@@ -307,12 +310,10 @@ TEST_CASE("doorbell: ACK with a bad pointer fails with EFAULT and takes no ring"
 
 // Two threads share one file's count: each ring goes to exactly one of them,
 // both while rings are pending and while they are still coming.
-TEST_CASE("doorbell: two threads acking one file get distinct rings that are all the rings",
-          "[doorbell]") {
-  require_device();
+TEST_CASE_METHOD(OneFile,
+                 "doorbell: two threads acking one file get distinct rings that are all the rings",
+                 "[doorbell]") {
   constexpr std::size_t rings = 1000;
-  const auto before = latest_ring();
-  const auto device = Device::open(path);
 
   // Errors are counted rather than thrown: a throwing thread would terminate.
   std::atomic<int> errors{0};

@@ -136,6 +136,15 @@ positive() {
 	echo "$2"
 }
 
+# module_job: the settings of a job that loads mmapdemo itself, once per
+# backend (cycles.sh, stress/run.sh): $ko from MMAPDEMO_KO, which must be
+# set, and $backends from MMAPDEMO_BACKENDS (default: every backend).
+# shellcheck disable=SC2034 # both are for the job
+module_job() {
+	ko=${MMAPDEMO_KO:?MMAPDEMO_KO is not set}
+	backends=${MMAPDEMO_BACKENDS:-kmalloc vmalloc chunked}
+}
+
 # started NAME: tell the host that step NAME begins.
 started() {
 	if [ -c "$results_port" ]; then

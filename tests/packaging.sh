@@ -12,27 +12,14 @@
 # Usage: tests/packaging.sh
 set -euo pipefail
 
-prog=${0##*/}
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-[[ $# -eq 0 ]] || {
-	echo "usage: $prog" >&2
-	exit 2
-}
+# shellcheck source=tests/host-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/host-lib.sh" packaging
+[[ $# -eq 0 ]] || usage_exit
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-passed=0 failed=0
-
+# result STATUS NAME: a check of several steps, each of which set STATUS
+# to 1 if it failed.
 result() {
-	local status=$1
-	shift
-	if [[ $status -eq 0 ]]; then
-		passed=$((passed + 1))
-		echo "PASS packaging/$*"
-	else
-		failed=$((failed + 1))
-		echo "FAIL packaging/$*"
-	fi
+	check "$2" test "$1" -eq 0
 }
 
 # Runs "$@" quietly; shows its output only when it fails.
@@ -141,5 +128,4 @@ for series in "${kernels[@]}"; do
 	result $status "guest $series: modprobe with modprobe.d options, node 0660 for the group"
 done
 
-echo "$passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+summary

@@ -53,16 +53,12 @@ TEST_CASE("permissions: an unprivileged process cannot open the device", "[permi
         }) == ChildStatus::exited(0));
 }
 
-TEST_CASE("permissions: a read-only file maps shared only for reading", "[permissions]") {
-  require_device();
-  const auto strategy = GENERATE(from_range(all_strategies));
-  CAPTURE(strategy);
-  const auto page = page_size();
-  const auto seed = new_seed();
+TEST_CASE_METHOD(DeviceTest, "permissions: a read-only file maps shared only for reading",
+                 "[permissions]") {
+  open(GENERATE(from_range(all_strategies)), O_RDONLY);
   const auto seed2 = new_seed();
   const auto writer = open_device(strategy);
   write_all(writer, pattern(page, 0, seed), 0);
-  const auto device = open_device(strategy, O_RDONLY);
 
   CHECK(mmap_error(page, PROT_READ | PROT_WRITE, MAP_SHARED, device.fd()) ==
         std::errc::permission_denied);

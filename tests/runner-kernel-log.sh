@@ -11,16 +11,10 @@
 # Usage: tests/runner-kernel-log.sh
 set -euo pipefail
 
-prog=${0##*/}
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-[[ $# -eq 0 ]] || {
-	echo "usage: $prog" >&2
-	exit 2
-}
-command -v busybox >/dev/null || { echo "$prog: error: busybox not found" >&2; exit 1; }
-
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# shellcheck source=tests/host-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/host-lib.sh" runner
+[[ $# -eq 0 ]] || usage_exit
+command -v busybox >/dev/null || die "busybox not found"
 
 # guest CHECK LOG [TAINT]: run the shell code CHECK after sourcing
 # guest-lib.sh, with LOG as the kernel's ring buffer and TAINT (default 0) as
@@ -49,7 +43,6 @@ guest() {
 	' sh "$work/ring" "$work/taint" "$root/tests/guest-lib.sh" "$1"
 }
 
-failed=0
 show() { sed 's/^/  | /'; }
 
 # expect NAME OUTPUT PATTERN...: every PATTERN (extended regex) matches a line
@@ -59,24 +52,22 @@ expect() {
 	shift 2
 	for pat in "$@"; do
 		if ! grep -qE -- "$pat" <<<"$out"; then
-			echo "FAIL runner/$name: no line matches '$pat' in:"
+			fail "$name" "no line matches '$pat' in:"
 			show <<<"$out"
-			failed=$((failed + 1))
 			return
 		fi
 	done
-	echo "PASS runner/$name"
+	pass "$name"
 }
 
 # reject NAME OUTPUT PATTERN: no line of OUTPUT matches PATTERN.
 reject() {
 	if grep -qE -- "$3" <<<"$2"; then
-		echo "FAIL runner/$1: a line matches '$3' in:"
+		fail "$1" "a line matches '$3' in:"
 		show <<<"$2"
-		failed=$((failed + 1))
 		return
 	fi
-	echo "PASS runner/$1"
+	pass "$1"
 }
 
 mark='[    1.0] mmapdemo: begin kmalloc/t'
@@ -119,4 +110,4 @@ expect "a clean boot passes" "$out" '^status 0$' '^PASS boot '
 out=$(guest boot_ok "[    0.1] Linux version x\n[   23.3] kmemleak: Kernel memory leak detector initialized (mem pool available: 12708)\n")
 expect "kmemleak starting at boot passes" "$out" '^status 0$' '^PASS boot '
 
-[[ $failed -eq 0 ]]
+all_passed

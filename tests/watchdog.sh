@@ -11,17 +11,13 @@
 # Usage: tests/watchdog.sh [SERIES]   (default: the newest kernel of the list)
 set -euo pipefail
 
-prog=${0##*/}
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-[[ $# -le 1 ]] || {
-	echo "usage: $prog [SERIES]" >&2
-	exit 2
-}
+# shellcheck source=tests/host-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/host-lib.sh" watchdog
+[[ $# -le 1 ]] || usage_exit "[SERIES]"
 series=${1:-6.12}
 build=${BUILD:-$root/build}
 [[ $build == /* ]] || build=$root/$build
-[[ -x $build/userspace/bin/mmapdemo-tests ]] ||
-	{ echo "$prog: error: run 'make userspace' first" >&2; exit 1; }
+[[ -x $build/userspace/bin/mmapdemo-tests ]] || die "run 'make userspace' first"
 
 # Long enough for a loaded host to finish a step; short enough to be cheap.
 silence=30
@@ -29,20 +25,8 @@ filter='[zeroed]'
 # The test to stop the guest in: the first of the filter's list.
 victim=$("$build/userspace/bin/mmapdemo-tests" --list-tests --verbosity quiet "$filter" |
 	sed -n 1p)
-[[ -n $victim ]] || { echo "$prog: error: '$filter' lists no test" >&2; exit 1; }
+[[ -n $victim ]] || die "'$filter' lists no test"
 victim=kmalloc/$victim
-
-failed=0
-check() {
-	local name=$1
-	shift
-	if "$@"; then
-		echo "PASS watchdog/$name"
-	else
-		echo "FAIL watchdog/$name"
-		failed=$((failed + 1))
-	fi
-}
 
 # stop_guest DIR N: stop QEMU (SIGSTOP: it neither runs nor exits) each time
 # a guest under DIR starts the victim, on its first N boots.
@@ -67,7 +51,8 @@ stop_guest() {
 }
 
 # scenario N: a run whose guest is stopped in the victim on N boots; sets
-# rc, wall, results.
+# rc, wall, results. A build directory of its own, under $work, so a suite
+# run beside it keeps its logs.
 scenario() {
 	local dir=$work/stop$1
 	mkdir -p "$dir"
@@ -87,10 +72,11 @@ scenario() {
 	passes=$(grep -c '^PASS ' "$results" || :)
 }
 
-# A build directory of its own, so a suite run beside it keeps its logs.
-work=$(mktemp -d)
+# A scenario's watcher, stopped at exit if the scenario did not finish.
 watcher=""
-trap '[[ -z $watcher ]] || kill "$watcher" 2>/dev/null || :; rm -rf "$work"' EXIT
+on_exit() {
+	[[ -z $watcher ]] || kill "$watcher" 2>/dev/null || :
+}
 
 scenario 1
 check "one hang: the run passes after the retry (exit $rc)" test "$rc" -eq 0
@@ -110,4 +96,4 @@ check "two hangs: the tests after it ran" test "$passes" -ge 1
 check "two hangs: they cost about twice the silence limit (${wall}s in all)" \
 	test "$wall" -lt $((2 * silence + 240))
 [[ $failed -eq $before ]] || sed 's/^/  | /' "$results" >&2
-[[ $failed -eq 0 ]]
+all_passed

@@ -22,8 +22,7 @@ set -u
 . "${MMAPDEMO_GUEST_LIB:-/bin/guest-lib.sh}"
 work=$guest_work
 
-ko=${MMAPDEMO_KO:?MMAPDEMO_KO is not set}
-backends=${MMAPDEMO_BACKENDS:-kmalloc vmalloc chunked}
+module_job
 seconds=$(positive MMAPDEMO_STRESS_SECONDS "${MMAPDEMO_STRESS_SECONDS:-60}") || exit 2
 processes=$(positive MMAPDEMO_STRESS_PROCESSES "${MMAPDEMO_STRESS_PROCESSES:-4}") || exit 2
 ng_seconds=$(positive MMAPDEMO_STRESSNG_SECONDS "${MMAPDEMO_STRESSNG_SECONDS:-30}") || exit 2
