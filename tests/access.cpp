@@ -84,8 +84,7 @@ TEST_CASE_METHOD(DeviceTest,
                  "[access]") {
   open(GENERATE(from_range(all_strategies)));
   const auto length = 4 * page;
-  write_all(device, pattern(length, 0, seed), 0);
-  const auto mapping = Mapping::map(device, length);
+  const auto mapping = map_pattern(length);
 
   const auto status = run_in_child([&] {
     std::vector<std::byte> got(length);
@@ -103,8 +102,7 @@ TEST_CASE_METHOD(
     "access: a debugger reads and writes the mapping of every strategy through /proc/pid/mem",
     "[access]") {
   open(GENERATE(from_range(all_strategies)));
-  write_all(device, pattern(4 * page, 0, seed), 0);
-  const auto mapping = Mapping::map(device, 4 * page);
+  const auto mapping = map_pattern(4 * page);
   const auto seed2 = new_seed();
 
   const auto status = run_in_child([&] {
@@ -164,8 +162,7 @@ TEST_CASE_METHOD(DeviceTest, "access: /proc/pid/mem stops at the end of a shrunk
                  "[access]") {
   open(GENERATE(from_range(all_strategies)));
   const RestoreSize restore;
-  write_all(device, pattern(2 * page, 0, seed), 0);
-  const auto mapping = Mapping::map(device, 2 * page);
+  const auto mapping = map_pattern(2 * page);
   device.resize(page);
 
   std::vector<std::byte> got(page);
@@ -179,8 +176,7 @@ TEST_CASE_METHOD(DeviceTest, "access: vmsplice takes the pages of page-based map
                  "[access]") {
   open(GENERATE(from_range(all_strategies)));
   const auto length = 2 * page;
-  write_all(device, pattern(length, 0, seed), 0);
-  const auto mapping = Mapping::map(device, length);
+  const auto mapping = map_pattern(length);
 
   std::array<int, 2> ends{};
   REQUIRE(::pipe2(ends.data(), O_CLOEXEC | O_NONBLOCK) == 0);

@@ -35,8 +35,7 @@ TEST_CASE_METHOD(DeviceTest,
                  "[advice]") {
   open(GENERATE(from_range(all_strategies)));
   const auto length = 8 * page;
-  write_all(device, pattern(length, 0, seed), 0);
-  auto mapping = Mapping::map(device, length);
+  auto mapping = map_pattern(length);
   REQUIRE_THAT(mapping.bytes(), HasPattern(0, seed));
 
   for (const auto& [advice, name] : advices) {

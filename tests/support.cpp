@@ -178,6 +178,11 @@ void DeviceTest::open(Strategy chosen, int flags) {
   device = open_device(chosen, flags);
 }
 
+Mapping DeviceTest::map_pattern(std::size_t length) const {
+  write_all(device, pattern(length, 0, seed), 0);
+  return Mapping::map(device, length);
+}
+
 std::uint32_t new_seed() {
   static std::mt19937 generator{std::random_device{}()};
   return static_cast<std::uint32_t>(generator()) | 1U;  // never 0: that would be close to zeroes

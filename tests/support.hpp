@@ -69,6 +69,9 @@ void require_root();
 class DeviceTest {
  protected:
   void open(Strategy chosen, int flags = O_RDWR);
+  // A pattern of the test's seed in the first length bytes of the buffer,
+  // and a shared read-write mapping of them.
+  [[nodiscard]] Mapping map_pattern(std::size_t length) const;
 
   Strategy strategy = Strategy::remap;
   std::size_t page = page_size();
