@@ -39,9 +39,10 @@ USERSPACE_DIR := $(BUILD)/userspace
 # $(USERSPACE_DIR)/bin. Where ccache is installed it caches the compiles
 # under the project's cache directory, keyed on paths relative to the
 # checkout: a fresh clone (CI's) builds the user space in seconds.
-MMAPDEMO_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/mmapdemo
 CCACHE := $(shell command -v ccache 2>/dev/null)
-export CCACHE_DIR ?= $(MMAPDEMO_CACHE)/ccache
+ifeq ($(CCACHE)$(origin CCACHE_DIR),$(CCACHE)undefined)
+export CCACHE_DIR := $(shell bash -c '. $(CURDIR)/scripts/lib.sh && cache_dir')/ccache
+endif
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 CONFIGURE_USERSPACE = cmake -S . -B $(USERSPACE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMMAPDEMO_STATIC=ON \
