@@ -96,12 +96,10 @@ while IFS='=' read -r key value; do
 done <<<"$kinfo"
 [[ -n $KVER && -n $KDIR && -n $VMLINUZ ]] || die "unexpected output from fetch-kernel.sh: $kinfo"
 
-# Guests of one kernel may run side by side (vm-suite.sh): one build at a time.
+# Guests of one kernel may run side by side (vm-suite.sh): make module
+# builds one at a time in a kernel's tree.
 mkdir -p "$build"
-exec 8>"$build/.module.lock"
-flock 8
 make -C "$root" module KVER="$KVER" KDIR="$KDIR" BUILD="$build"
-flock -u 8
 ko=$build/kmod/$KVER/mmapdemo.ko
 [[ -f $ko ]] || die "make module did not produce $ko"
 
@@ -188,16 +186,16 @@ bench)
 	run=(/bin/guest-bench.sh)
 	;;
 bundle)
-	# Nothing of ours but the tarball: it has to bring everything itself.
-	files=()
+	# Nothing of ours but the tarball, which has to bring everything itself,
+	# and the runner's library for /init's check of the boot: the bundle's
+	# run.sh uses its own copy (MMAPDEMO_GUEST_LIB).
+	files=("/bin/guest-lib.sh=$root/tests/guest-lib.sh")
 	bundle=$vmdir/mmapdemo-bundle-$KVER.tar.gz
-	flock 8
 	make -C "$root" bundle KVER="$KVER" KDIR="$KDIR" BUILD="$build" BUNDLE="$bundle" \
 		>"$vmdir/bundle.log" 2>&1 || {
 		cat "$vmdir/bundle.log" >&2
 		die "make bundle failed"
 	}
-	flock -u 8
 	files+=("/bundle.tar.gz=$bundle")
 	# As docs/install.md tells users, but the results and dmesg go to the host's
 	# ports as in the test job; the unpacked copy is all the guest keeps.
