@@ -28,15 +28,11 @@ for port in /dev/ttyS1 /dev/ttyS2; do
 	stty -F "$port" raw -echo 2>/dev/null || :
 done
 
-# The boot's kernel log is checked before any job step runs. (The bundle
-# job's guest has none of our files but the tarball, as a machine of one's
-# own: no check there.)
+# The boot's kernel log is checked before any job step runs.
 status=0
-if [ -f /bin/guest-lib.sh ]; then
-	# shellcheck source=tests/guest-lib.sh
-	. /bin/guest-lib.sh
-	boot_ok >/dev/console 2>&1 || status=1
-fi
+# shellcheck source=tests/guest-lib.sh
+. /bin/guest-lib.sh
+boot_ok >/dev/console 2>&1 || status=1
 if [ -e /job ]; then
 	cd /tmp
 	rc=0

@@ -115,7 +115,8 @@ run_combo() {
 	name="cycles/$b-$st-$sz"
 	started "$name"
 	mark "$name"
-	taint0=$(cat /proc/sys/kernel/tainted)
+	read_taint
+	taint0=$taint
 	clock
 	t0=$now
 	verdict=PASS
