@@ -86,6 +86,11 @@ static void mmapdemo_kmalloc_free(struct mmapdemo_mem *mem)
  * Frees the chunks that hold pages [0, @end). Chunk i starts at page
  * i * MMAPDEMO_CHUNK_PAGES; only the last one may be shorter.
  */
+/*
+ * Freeing a chunk frees its pages one by one: a gigabyte takes long enough
+ * that the loop must yield, and the first fault after a resize, which
+ * drops the old memory, runs it too. Every caller may sleep.
+ */
 static void mmapdemo_chunked_free_chunks(struct mmapdemo_mem *mem, pgoff_t end)
 {
 	pgoff_t i, n;
@@ -93,6 +98,7 @@ static void mmapdemo_chunked_free_chunks(struct mmapdemo_mem *mem, pgoff_t end)
 	for (i = 0; i < end; i += n) {
 		n = min_t(pgoff_t, end - i, MMAPDEMO_CHUNK_PAGES);
 		free_pages_exact(page_address(mem->pages[i]), n << PAGE_SHIFT);
+		cond_resched();
 	}
 }
 
@@ -112,6 +118,8 @@ static int mmapdemo_chunked_alloc(struct mmapdemo_mem *mem, gfp_t gfp)
 			goto free_chunks;
 		for (j = 0; j < n; j++)
 			mem->pages[i + j] = virt_to_page(chunk + (j << PAGE_SHIFT));
+		/* Each chunk is zeroed: a gigabyte of them must yield. */
+		cond_resched();
 	}
 	mem->vaddr = vmap(mem->pages, mem->npages, VM_MAP, PAGE_KERNEL);
 	if (!mem->vaddr)
