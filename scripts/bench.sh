@@ -28,15 +28,11 @@ set -euo pipefail
 prog=${0##*/}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
+# shellcheck source=scripts/lib.sh
+. "$here/lib.sh"
 
 usage() {
-	echo "usage: $prog [SERIES...]   (SERIES: $("$here/kernels.sh" list); default: all)" >&2
-	exit 2
-}
-
-die() {
-	echo "$prog: error: $*" >&2
-	exit 1
+	usage_exit "[SERIES...]   (SERIES: $("$here/kernels.sh" list); default: all)"
 }
 
 series_list=("$@")

@@ -15,15 +15,11 @@ set -euo pipefail
 
 prog=${0##*/}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=scripts/lib.sh
+. "$here/lib.sh"
 
 usage() {
-	echo "usage: $prog OUT [DEST=SRC]...   (DEST: absolute path in the guest)" >&2
-	exit 2
-}
-
-die() {
-	echo "$prog: error: $*" >&2
-	exit 1
+	usage_exit "OUT [DEST=SRC]...   (DEST: absolute path in the guest)"
 }
 
 [[ $# -ge 1 && -n $1 && $1 != *=* ]] || usage

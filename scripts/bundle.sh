@@ -21,15 +21,11 @@ set -euo pipefail
 
 prog=${0##*/}
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
 
 usage() {
-	echo "usage: $prog OUT KVER KO USERSPACE_DIR" >&2
-	exit 2
-}
-
-die() {
-	echo "$prog: error: $*" >&2
-	exit 1
+	usage_exit "OUT KVER KO USERSPACE_DIR"
 }
 
 [[ $# -eq 4 && $1 == *.tar.gz ]] || usage

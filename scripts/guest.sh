@@ -57,16 +57,11 @@ set -euo pipefail
 prog=${0##*/}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
+# shellcheck source=scripts/lib.sh
+. "$here/lib.sh"
 
 usage() {
-	echo "usage: $prog SERIES JOB   (SERIES: $("$here/kernels.sh" list) or debug;" \
-		"JOB: test, demo, install, cycles, stress, bench or bundle)" >&2
-	exit 2
-}
-
-die() {
-	echo "$prog: error: $*" >&2
-	exit 1
+	usage_exit "SERIES JOB   (SERIES: $("$here/kernels.sh" list) or debug; JOB: test, demo, install, cycles, stress, bench or bundle)"
 }
 
 [[ $# -eq 2 ]] || usage
