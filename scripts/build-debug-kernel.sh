@@ -22,19 +22,11 @@ prog=${0##*/}
 src_pkg=linux-source-6.1
 src_tar=/usr/src/$src_pkg.tar.xz
 fragment=$(cd "$(dirname "$0")" && pwd)/debug-kernel.config
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 usage() {
-	echo "usage: $prog   (no arguments; see the header of $0)" >&2
-	exit 2
-}
-
-die() {
-	echo "$prog: error: $*" >&2
-	exit 1
-}
-
-log() {
-	echo "$prog: $*" >&2
+	usage_exit "  (no arguments; see the header of $0)"
 }
 
 # "3m07s" for the time since $1 (a $SECONDS value).
@@ -186,9 +178,7 @@ main() {
 		command -v "$tool" >/dev/null || die "$tool not found"
 	done
 
-	cache=${MMAPDEMO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mmapdemo}
-	# Kbuild cannot cope with whitespace in paths, and callers parse our output.
-	[[ $cache != *[[:space:]]* ]] || die "cache path '$cache' contains whitespace; set MMAPDEMO_CACHE"
+	cache=$(cache_dir)
 	# The build runs in another directory.
 	[[ $cache == /* ]] || cache=$PWD/$cache
 
