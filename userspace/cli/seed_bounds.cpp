@@ -4,7 +4,6 @@
 // pages wholly past the end of the file raise SIGBUS, and past the mapping
 // there is SIGSEGV. The device never gets as far as SIGBUS: a mapping past
 // its buffer is refused.
-#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
@@ -39,12 +38,6 @@ std::string what_happened(const ChildEnd& end, Access access) {
   return fmt::format("read {:#04x}, no signal", end.exit_status);
 }
 
-void create_empty(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) throw std::system_error(errno, std::generic_category(), "open " + path);
-  ::close(fd);
-}
-
 }  // namespace
 
 int seed_bounds(const std::string& path) {
@@ -55,8 +48,7 @@ int seed_bounds(const std::string& path) {
   const std::string_view who = "parent";
 
   TempDir dir{"mmapdemo-bounds"};
-  const auto file_path = dir.file("data");
-  create_empty(file_path);
+  const auto file_path = dir.create("data");
   const auto file = Device::open(file_path);
   const auto text = file_text();
   file.write_all(std::as_bytes(std::span{text}), 0);

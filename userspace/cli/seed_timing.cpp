@@ -93,12 +93,7 @@ int seed_read_vs_mmap(const std::string& path, const TimingOptions& options) {
   const auto bytes = options.ints * sizeof(Int);
 
   TempDir dir{"mmapdemo-timing"};
-  std::vector<Target> targets{{"device", path, {}, {}}, {"file", dir.file("ints"), {}, {}}};
-  {
-    const int fd = ::open(targets[1].path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) throw std::system_error(errno, std::generic_category(), "open " + targets[1].path);
-    ::close(fd);
-  }
+  std::vector<Target> targets{{"device", path, {}, {}}, {"file", dir.create("ints"), {}, {}}};
   std::vector<Int> start(options.ints);
   for (std::size_t i = 0; i < start.size(); ++i) start[i] = static_cast<Int>(i);
   for (const auto& target : targets) {
