@@ -16,6 +16,7 @@
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
 #include <catch2/generators/catch_generators_range.hpp>
+#include <mmapdemo/base/temp_dir.hpp>
 
 #include "support.hpp"
 
@@ -68,24 +69,19 @@ std::vector<std::vector<std::string>> and_every_seed(
   return commands;
 }
 
-// A regular file of size zero bytes under $TMPDIR (or /tmp), removed after.
+// A regular file of size bytes, all zero, in a directory of its own under
+// $TMPDIR (or /tmp); both removed after.
 class TempFile {
  public:
-  explicit TempFile(std::size_t size) {
-    const char* const tmp = std::getenv("TMPDIR");
-    path_ = std::string{tmp != nullptr && *tmp != '\0' ? tmp : "/tmp"} + "/mmapdemo-cli-XXXXXX";
-    const Fd fd{::mkstemp(path_.data())};
-    if (fd.get() < 0) throw std::system_error(last_error(), "mkstemp " + path_);
-    if (::ftruncate(fd.get(), static_cast<off_t>(size)) != 0) {
-      throw std::system_error(last_error(), "ftruncate " + path_);
+  explicit TempFile(std::size_t size) : path_{dir_.create("file")} {
+    if (::truncate(path_.c_str(), static_cast<off_t>(size)) != 0) {
+      throw std::system_error(last_error(), "truncate " + path_);
     }
   }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-  ~TempFile() { ::unlink(path_.c_str()); }
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
 
  private:
+  base::TempDir dir_{"mmapdemo-cli"};
   std::string path_;
 };
 

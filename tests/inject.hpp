@@ -47,8 +47,8 @@ class Scope {
 // The real calls, for hooks that pass some calls on.
 int real_open(const char* path, int flags, mode_t mode);
 int real_close(int fd);
-ssize_t real_pread(int fd, void* buffer, std::size_t length, off_t offset);
-ssize_t real_pwrite(int fd, const void* buffer, std::size_t length, off_t offset);
+[[nodiscard]] ssize_t real_pread(int fd, void* buffer, std::size_t length, off_t offset);
+[[nodiscard]] ssize_t real_pwrite(int fd, const void* buffer, std::size_t length, off_t offset);
 void* real_mmap(void* address, std::size_t length, int prot, int flags, int fd, off_t offset);
 int real_munmap(void* address, std::size_t length);
 int real_ioctl(int fd, unsigned long request, void* argument);

@@ -27,7 +27,7 @@
 #include <thread>
 #include <vector>
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <mmapdemo/mmapdemo.hpp>
 
@@ -198,14 +198,14 @@ int run(Config& config) {
     total.mismatches += s.mismatches;
     total.unexpected += s.unexpected;
   }
-  std::string counts;
+  std::vector<std::string> counts;
   for (std::size_t i = 0; i < op_count; ++i) {
-    counts += fmt::format("{}{} {}", i == 0 ? "" : ", ", op_table.at(i).name, total.counts.at(i));
+    counts.push_back(fmt::format("{} {}", op_table.at(i).name, total.counts.at(i)));
   }
   fmt::print(
       "summary: {} operations ({}); {} mismatches, {} unexpected results, {} failed "
       "workers\n",
-      total.ops, counts, total.mismatches, total.unexpected, failed_workers);
+      total.ops, fmt::join(counts, ", "), total.mismatches, total.unexpected, failed_workers);
   const bool ok = total.mismatches == 0 && total.unexpected == 0 && failed_workers == 0;
   if (!ok) {
     fmt::print("FAILED; replay: {}\n", replay_command(config, std::nullopt));

@@ -12,7 +12,7 @@ namespace {
 
 // One pread()/pwrite() (io), again after EINTR; throws naming what.
 template <class Io>
-std::size_t once(Io io, std::string_view what) {
+[[nodiscard]] std::size_t once(Io io, std::string_view what) {
   for (;;) {
     const ssize_t n = io();
     if (n >= 0) return static_cast<std::size_t>(n);

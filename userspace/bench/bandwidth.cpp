@@ -5,7 +5,7 @@
 #include <cstring>
 #include <memory>
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 #include "parts.hpp"
 
@@ -55,14 +55,10 @@ void bandwidth(Results& results, const Config& config) {
     if (maps_pages(strategy)) page_based.push_back(strategy_name(strategy));
   }
   if (page_based.size() > 1 && sizes.back() > 32 * MiB) {
-    std::string rest;
-    for (std::size_t i = 1; i < page_based.size(); ++i) {
-      rest += (rest.empty() ? "" : ", ") + page_based[i];
-    }
     results.notes.push_back(fmt::format(
         "bandwidth: above 32 MiB {} not measured: page-based like {}, they map the same 4 KiB "
         "entries and differ only in first touch",
-        rest, page_based.front()));
+        fmt::join(page_based.begin() + 1, page_based.end(), ", "), page_based.front()));
   }
   for (const auto size : sizes) {
     // Regions per size, so the largest sizes never coexist with the others.
@@ -122,12 +118,10 @@ std::vector<std::size_t> device_sizes(Results& results, const Config& config,
     }
   }
   if (!skipped.empty()) {
-    std::string list;
-    for (const auto& s : skipped) list += (list.empty() ? "" : ", ") + s;
     results.notes.push_back(fmt::format(
         "{}: {} not measured with the {} backend, whose buffer is {}{}; the vmalloc run covers "
         "the larger sizes",
-        part, list, config.backend, size_label(config.device_size),
+        part, fmt::join(skipped, ", "), config.backend, size_label(config.device_size),
         config.backend == "kmalloc" ? " (kmalloc holds at most 4 MiB)" : ""));
   }
   return sizes;

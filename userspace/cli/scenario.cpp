@@ -1,15 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "scenario.hpp"
 
-#include <sys/mman.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-
-#include <cerrno>
-#include <csignal>
-#include <cstdlib>
-#include <cstring>
-#include <system_error>
+#include <cstdio>
 
 namespace mmapdemo::cli {
 
@@ -43,43 +35,25 @@ int Story::verdict() const {
   return failed_ == 0 ? 0 : 1;
 }
 
-std::string describe(const ChildEnd& end) {
-  if (end.signal != 0) return "was killed by " + signal_name(end.signal);
-  return fmt::format("exited with status {}", end.exit_status);
+bool killed_by(const ChildEnd& end, int signal) {
+  return end.kind == ChildEnd::Kind::killed && end.value == signal;
 }
 
-pid_t start_child(const std::function<int()>& body) {
-  std::fflush(nullptr);  // or both processes would print what is buffered
-  const pid_t pid = ::fork();
-  if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
-  if (pid > 0) return pid;
-  base::run_child(body, [](std::string_view message) noexcept {
-    try {
-      fmt::print(stderr, "mmapdemo: child {}: {}\n", ::getpid(), message);
-    } catch (...) {
-      // A child that cannot even print why it failed still exits failing.
-    }
-  });
+bool exited_with(const ChildEnd& end, int status) {
+  return end.kind == ChildEnd::Kind::exited && end.value == status;
 }
 
-ChildEnd wait_child(pid_t pid) {
-  int status = 0;
-  while (::waitpid(pid, &status, 0) != pid) {
-    if (errno != EINTR) throw std::system_error(errno, std::generic_category(), "waitpid");
-  }
-  if (WIFSIGNALED(status)) return {.pid = pid, .exit_status = -1, .signal = WTERMSIG(status)};
-  return {.pid = pid, .exit_status = WEXITSTATUS(status), .signal = 0};
-}
-
-ChildEnd probe(const std::byte* address, Access access, std::byte value) {
-  return wait_child(start_child([=] {
+Probed probe(const std::byte* address, Access access, std::byte value) {
+  base::Child child{[=] {
     // volatile: the access is the point, the compiler must not drop it.
     if (access == Access::read) {
       return std::to_integer<int>(*static_cast<const volatile std::byte*>(address));
     }
     *const_cast<volatile std::byte*>(static_cast<const volatile std::byte*>(address)) = value;
     return 0;
-  }));
+  }};
+  const pid_t pid = child.pid();
+  return {pid, child.wait(child_timeout)};
 }
 
 }  // namespace mmapdemo::cli

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 // What the seed scenarios share: narration with checks, child processes that
-// probe an address; temporary files and address ranges come from mmapdemo/base.
+// probe an address; children, temporary files and address ranges come from
+// mmapdemo/base.
 #pragma once
 
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -57,27 +59,29 @@ class Story {
   int failed_ = 0;
 };
 
+using base::ChildEnd;
+using base::describe;
 using base::signal_name;
 
-// How a child process ended.
-struct ChildEnd {
-  pid_t pid = -1;
-  int exit_status = -1;  // when it exited
-  int signal = 0;        // when a signal killed it
-};
-[[nodiscard]] std::string describe(const ChildEnd& end);
+// A scenario's child does one short step: one that has not ended within a
+// minute is stuck, and is killed (it ends as timed_out).
+inline constexpr std::chrono::milliseconds child_timeout = std::chrono::minutes{1};
 
-// Forks a child that runs body and _exit()s with what it returns (125 when
-// it throws), with default handlers for SIGSEGV and SIGBUS and no core dump.
-[[nodiscard]] pid_t start_child(const std::function<int()>& body);
-// waitpid(), retried on EINTR.
-[[nodiscard]] ChildEnd wait_child(pid_t pid);
+// The child was killed by signal (not for outliving its deadline).
+[[nodiscard]] bool killed_by(const ChildEnd& end, int signal);
+// The child exited, with status.
+[[nodiscard]] bool exited_with(const ChildEnd& end, int status);
 
 // Reads the byte at address in a child (its value comes back as the exit
-// status) or writes value there; the signal that killed the child, if any.
+// status) or writes value there: which child it was, for the narration, and
+// how it ended (a signal, if the access raised one).
 enum class Access { read, write };
-[[nodiscard]] ChildEnd probe(const std::byte* address, Access access,
-                             std::byte value = std::byte{'9'});
+struct Probed {
+  pid_t pid = -1;
+  ChildEnd end;
+};
+[[nodiscard]] Probed probe(const std::byte* address, Access access,
+                           std::byte value = std::byte{'9'});
 
 using base::TempDir;
 

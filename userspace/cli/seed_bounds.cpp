@@ -4,7 +4,6 @@
 // pages wholly past the end of the file raise SIGBUS, and past the mapping
 // there is SIGSEGV. The device never gets as far as SIGBUS: a mapping past
 // its buffer is refused.
-#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
@@ -34,15 +33,10 @@ std::string file_text() {
 }
 
 std::string what_happened(const ChildEnd& end, Access access) {
-  if (end.signal != 0) return "killed by " + signal_name(end.signal);
+  if (end.kind == ChildEnd::Kind::killed) return "killed by " + signal_name(end.value);
+  if (end.kind == ChildEnd::Kind::timed_out) return describe(end);
   if (access == Access::write) return "stored '9', no signal";
-  return fmt::format("read {:#04x}, no signal", end.exit_status);
-}
-
-void create_empty(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) throw std::system_error(errno, std::generic_category(), "open " + path);
-  ::close(fd);
+  return fmt::format("read {:#04x}, no signal", end.value);
 }
 
 }  // namespace
@@ -55,8 +49,7 @@ int seed_bounds(const std::string& path) {
   const std::string_view who = "parent";
 
   TempDir dir{"mmapdemo-bounds"};
-  const auto file_path = dir.file("data");
-  create_empty(file_path);
+  const auto file_path = dir.create("data");
   const auto file = Device::open(file_path);
   const auto text = file_text();
   file.write_all(std::as_bytes(std::span{text}), 0);
@@ -93,12 +86,13 @@ int seed_bounds(const std::string& path) {
        std::nullopt},
   };
   for (const auto& probe : probes) {
-    const auto end = cli::probe(range.data() + probe.offset, probe.access);
+    const auto [pid, end] = cli::probe(range.data() + probe.offset, probe.access);
     const auto verb = probe.access == Access::read ? "read" : "wrote";
-    say(who, "child {} {} p[{}], {}: {}", end.pid, verb, probe.offset, probe.what,
+    say(who, "child {} {} p[{}], {}: {}", pid, verb, probe.offset, probe.what,
         what_happened(end, probe.access));
-    const bool as_expected = end.signal == probe.signal &&
-                             (probe.signal != 0 || !probe.value || end.exit_status == *probe.value);
+    const bool as_expected = probe.signal != 0 ? killed_by(end, probe.signal)
+                             : probe.value     ? exited_with(end, *probe.value)
+                                               : end.kind == ChildEnd::Kind::exited;
     const auto expected =
         probe.signal != 0
             ? signal_name(probe.signal)
@@ -137,12 +131,13 @@ int seed_bounds(const std::string& path) {
       static_cast<const void*>(last.data()));
   const auto inside = probe(last.data() + page - 1, Access::read);
   say(who, "child {} read the mapping's last byte: {}", inside.pid,
-      what_happened(inside, Access::read));
-  story.check(inside.signal == 0, "the last byte of the buffer reads without a signal");
+      what_happened(inside.end, Access::read));
+  story.check(inside.end.kind == ChildEnd::Kind::exited,
+              "the last byte of the buffer reads without a signal");
   const auto after = probe(last.data() + page, Access::read);
   say(who, "child {} read the byte after the mapping: {}", after.pid,
-      what_happened(after, Access::read));
-  story.check(after.signal == SIGSEGV, "the byte after a device mapping raises SIGSEGV");
+      what_happened(after.end, Access::read));
+  story.check(killed_by(after.end, SIGSEGV), "the byte after a device mapping raises SIGSEGV");
   return story.verdict();
 }
 

@@ -196,7 +196,7 @@ int seed_parent_child(const std::string& path) {
       static_cast<const void*>(mapping.data()), greeting);
 
   say("parent", "forks a child, which inherits the mapping");
-  const pid_t child = start_child([&] {
+  base::Child child{[&] {
     const auto seen = message(mapping.bytes());
     say("child", "reads {:?} from the mapping it inherited", seen);
     const auto reply = fmt::format("thanks, parent; this is your child, pid {}", ::getpid());
@@ -204,13 +204,14 @@ int seed_parent_child(const std::string& path) {
     say("child", "wrote {:?}, unmaps its copy of the mapping and exits", reply);
     mapping.unmap();
     return seen == greeting ? 0 : 1;
-  });
-  say("parent", "waits for its child, pid {}, to exit", child);
-  const auto end = wait_child(child);
+  }};
+  const pid_t pid = child.pid();
+  say("parent", "waits for its child, pid {}, to exit", pid);
+  const auto end = child.wait(child_timeout);
   say("parent", "the child {}", describe(end));
-  story.check(end.exit_status == 0, "the child read the parent's message from its mapping");
+  story.check(exited_with(end, 0), "the child read the parent's message from its mapping");
 
-  const auto expected = fmt::format("thanks, parent; this is your child, pid {}", child);
+  const auto expected = fmt::format("thanks, parent; this is your child, pid {}", pid);
   const auto reply = message(mapping.bytes());
   say("parent", "reads {:?} from its mapping", reply);
   story.check(reply == expected, "the parent sees the child's reply in its own mapping");
@@ -225,14 +226,14 @@ namespace {
 
 // B is this same program, started afresh so that it inherits neither the
 // mapping nor the open file: it reaches the buffer only through the device.
-pid_t start_b(const std::string& path) {
-  return start_child([&] {
+base::Child start_b(const std::string& path) {
+  return base::Child{[&] {
     std::array<const char*, 8> argv{"mmapdemo",    "--device", path.c_str(), "seed",
                                     "two-process", "--role",   "b",          nullptr};
     ::execv("/proc/self/exe", const_cast<char* const*>(argv.data()));
-    fmt::print(stderr, "mmapdemo: exec /proc/self/exe: {}\n", std::strerror(errno));
+    base::Child::say(fmt::format("exec /proc/self/exe: {}", std::strerror(errno)));
     return 127;
-  });
+  }};
 }
 
 int run_a(const std::string& path, std::chrono::milliseconds timeout) {
@@ -249,8 +250,9 @@ int run_a(const std::string& path, std::chrono::milliseconds timeout) {
       static_cast<const void*>(mapping.data()), hello);
 
   const auto started = clock::now();
-  const pid_t b = start_b(path);
-  say("A", "started B (pid {}); now asleep in poll() on its own file until a ring", b);
+  auto b = start_b(path);
+  const pid_t b_pid = b.pid();
+  say("A", "started B (pid {}); now asleep in poll() on its own file until a ring", b_pid);
   const auto ring = device.wait_ring(timeout);
   const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started);
   const auto seen = message(mapping.bytes());
@@ -260,13 +262,13 @@ int run_a(const std::string& path, std::chrono::milliseconds timeout) {
   } else {
     say("A", "no ring within {} ms; the mapping holds {:?}", timeout.count(), seen);
   }
-  const auto end = wait_child(b);
-  say("A", "B (pid {}) {}", b, describe(end));
+  const auto end = b.wait(child_timeout);
+  say("A", "B (pid {}) {}", b_pid, describe(end));
 
   story.check(ring.has_value(), "A slept until B rang the doorbell, without polling the buffer");
-  story.check(seen == fmt::format("hello from B (pid {})", b),
+  story.check(seen == fmt::format("hello from B (pid {})", b_pid),
               "A sees B's message in its own mapping");
-  story.check(end.exit_status == 0, "B saw A's message in its mapping and exited with status 0");
+  story.check(exited_with(end, 0), "B saw A's message in its mapping and exited with status 0");
   story.check(!device.ack().has_value(), "A has no ring left to acknowledge: B rang once");
   return story.verdict();
 }

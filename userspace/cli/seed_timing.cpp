@@ -1,79 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
 // The read-vs-mmap scenario: add one to each of a few thousand ints, once
 // with read() and write() and once through a mapping, on the device and on a
-// regular file, and time both.
+// regular file, and time both: the experiment and the medians of
+// mmapdemo-bench's seed-002 part (bench/read_vs_mmap.hpp, bench/stats.hpp).
 #include <fcntl.h>
 
-#include <algorithm>
-#include <chrono>
-#include <cstdint>
-#include <cstring>
 #include <span>
 #include <string>
-#include <system_error>
 #include <vector>
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 #include <mmapdemo/mmapdemo.hpp>
 
+#include "read_vs_mmap.hpp"
 #include "scenario.hpp"
 #include "seed.hpp"
+#include "stats.hpp"
 
 namespace mmapdemo::cli {
 
 namespace {
 
-using Int = std::int32_t;
-using micros = std::chrono::duration<double, std::micro>;
-
-// One pass as the article's first half does it: read the ints into memory,
-// add one to each, write them back (in place: a plain write() after read()
-// would continue after them).
-void add_one_by_read(const std::string& path, std::size_t ints) {
-  auto file = Device::open(path);
-  std::vector<Int> values(ints);
-  file.read_all(std::as_writable_bytes(std::span{values}), 0);
-  for (auto& value : values) ++value;
-  file.write_all(std::as_bytes(std::span{values}), 0);
-  file.close();
-}
-
-// And as its second half does: map them, add one to each where they are,
-// unmap.
-void add_one_by_mmap(const std::string& path, std::size_t ints) {
-  auto file = Device::open(path);
-  auto mapping = Mapping::map(file, ints * sizeof(Int));
-  auto* const bytes = mapping.data();
-  for (std::size_t i = 0; i < ints; ++i) {
-    // memcpy: the mapping holds bytes, not Int objects; this compiles to a
-    // plain load and store.
-    Int value;
-    std::memcpy(&value, bytes + i * sizeof value, sizeof value);
-    ++value;
-    std::memcpy(bytes + i * sizeof value, &value, sizeof value);
-  }
-  mapping.unmap();
-  file.close();
-}
-
-template <class F>
-double time_of(F f) {
-  const auto start = std::chrono::steady_clock::now();
-  f();
-  return micros{std::chrono::steady_clock::now() - start}.count();
-}
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const auto n = values.size();
-  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
-
-std::string runs(const std::vector<double>& values) {
-  std::string out;
-  for (const auto value : values) out += fmt::format("{:>8.0f}", value);
-  return out;
-}
+using bench::Int;
 
 struct Target {
   std::string label;
@@ -93,12 +41,7 @@ int seed_read_vs_mmap(const std::string& path, const TimingOptions& options) {
   const auto bytes = options.ints * sizeof(Int);
 
   TempDir dir{"mmapdemo-timing"};
-  std::vector<Target> targets{{"device", path, {}, {}}, {"file", dir.file("ints"), {}, {}}};
-  {
-    const int fd = ::open(targets[1].path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) throw std::system_error(errno, std::generic_category(), "open " + targets[1].path);
-    ::close(fd);
-  }
+  std::vector<Target> targets{{"device", path, {}, {}}, {"file", dir.create("ints"), {}, {}}};
   std::vector<Int> start(options.ints);
   for (std::size_t i = 0; i < start.size(); ++i) start[i] = static_cast<Int>(i);
   for (const auto& target : targets) {
@@ -108,22 +51,25 @@ int seed_read_vs_mmap(const std::string& path, const TimingOptions& options) {
 
   for (int run = 0; run < options.repeat; ++run) {
     for (auto& target : targets) {
-      target.by_read.push_back(time_of([&] { add_one_by_read(target.path, options.ints); }));
-      target.by_mmap.push_back(time_of([&] { add_one_by_mmap(target.path, options.ints); }));
+      target.by_read.push_back(
+          bench::micros_per_run(1, [&] { bench::add_one_by_read(target.path, bytes); }));
+      target.by_mmap.push_back(
+          bench::micros_per_run(1, [&] { bench::add_one_by_mmap(target.path, bytes); }));
     }
   }
 
   fmt::print("  {:<6}  {:<16}  {:<{}}  {:>8}\n", "target", "method", "microseconds per run",
              8 * options.repeat, "median");
   for (const auto& target : targets) {
-    fmt::print("  {:<6}  {:<16}  {}  {:>8.0f}\n", target.label, "read()+write()",
-               runs(target.by_read), median(target.by_read));
-    fmt::print("  {:<6}  {:<16}  {}  {:>8.0f}\n", target.label, "mmap()+munmap()",
-               runs(target.by_mmap), median(target.by_mmap));
+    fmt::print("  {:<6}  {:<16}  {:>8.0f}  {:>8.0f}\n", target.label, "read()+write()",
+               fmt::join(target.by_read, ""), bench::median(target.by_read));
+    fmt::print("  {:<6}  {:<16}  {:>8.0f}  {:>8.0f}\n", target.label, "mmap()+munmap()",
+               fmt::join(target.by_mmap, ""), bench::median(target.by_mmap));
   }
   for (const auto& target : targets) {
     say(who, "on the {}, read()+write() took {:.2f} times as long as mmap() (medians of {} runs)",
-        target.label, median(target.by_read) / median(target.by_mmap), options.repeat);
+        target.label, bench::median(target.by_read) / bench::median(target.by_mmap),
+        options.repeat);
   }
   story.note(
       "every run includes open() and close(), and the mapping's runs munmap() too. These are "

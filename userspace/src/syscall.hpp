@@ -15,7 +15,7 @@ inline std::error_code last_error() noexcept { return {errno, std::generic_categ
 
 // Calls f until it fails with something other than EINTR.
 template <class F>
-auto retry_on_eintr(F f) noexcept {
+[[nodiscard]] auto retry_on_eintr(F f) noexcept {
   decltype(f()) result;
   do {
     result = f();

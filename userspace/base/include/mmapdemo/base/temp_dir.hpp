@@ -20,6 +20,9 @@ class TempDir {
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
   // The path of name inside; it is removed with the directory.
   [[nodiscard]] std::string file(std::string_view name);
+  // The same, created as an empty file of its own (O_EXCL, mode 0600);
+  // throws std::system_error.
+  [[nodiscard]] std::string create(std::string_view name);
 
  private:
   std::string path_;
