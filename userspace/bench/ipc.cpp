@@ -5,17 +5,16 @@
 // pair and a unix stream socket pair. msgs/s counts one-way messages.
 #include <sched.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstring>
-#include <exception>
 #include <stdexcept>
 
 #include <fmt/core.h>
+#include <mmapdemo/base/child.hpp>
+#include <mmapdemo/base/io.hpp>
 
 #include "parts.hpp"
 
@@ -40,23 +39,16 @@ constexpr std::int64_t sample_ns = 25'000'000;
   throw std::system_error(errno, std::generic_category(), what);
 }
 
+// A whole message over a pipe or socket, or an exception.
 void write_full(int fd, std::span<const std::byte> bytes) {
-  while (!bytes.empty()) {
-    const auto n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) fail("write");
-    bytes = bytes.subspan(static_cast<std::size_t>(n));
-  }
+  if (!base::write_fully(fd, bytes)) fail("write");
 }
 
 void read_full(int fd, std::span<std::byte> bytes) {
-  while (!bytes.empty()) {
-    const auto n = ::read(fd, bytes.data(), bytes.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n == 0) throw std::runtime_error("read: peer closed");
-    if (n < 0) fail("read");
-    bytes = bytes.subspan(static_cast<std::size_t>(n));
-  }
+  errno = 0;
+  if (base::read_to_end(fd, bytes) == bytes.size()) return;
+  if (errno == 0) throw std::runtime_error("read: peer closed");
+  fail("read");
 }
 
 // Spins until flag holds want. Yields now and then: with fewer vCPUs than
@@ -80,20 +72,10 @@ using Side = std::function<void(std::size_t)>;
 // to start) for sample_ns. A fixed time rather than a fixed count keeps the
 // slow variants from dominating the run. Returns one-way messages per second.
 double ping_pong(const Side& parent_side, const Side& child_side) {
-  const pid_t pid = ::fork();
-  if (pid < 0) fail("fork");
-  if (pid == 0) {
-    int code = 0;
-    try {
-      for (std::size_t i = 0;; ++i) child_side(i);
-    } catch (const std::exception& e) {
-      std::fputs(("ipc child: " + std::string{e.what()} + "\n").c_str(), stderr);
-      code = 1;
-    }
-    ::_exit(code);
-  }
-  double rate = 0;
-  std::exception_ptr error;
+  // The child answers until it is killed: ~Child kills and reaps it.
+  base::Child child{[&child_side]() -> int {
+    for (std::size_t i = 0;; ++i) child_side(i);
+  }};
   try {
     parent_side(0);
     const auto start = now_ns();
@@ -103,14 +85,12 @@ double ping_pong(const Side& parent_side, const Side& child_side) {
       parent_side(++trips);
       ns = now_ns() - start;
     }
-    rate = 2.0 * static_cast<double>(trips) / (static_cast<double>(ns) / 1e9);
-  } catch (...) {
-    error = std::current_exception();
+    return 2.0 * static_cast<double>(trips) / (static_cast<double>(ns) / 1e9);
+  } catch (const std::exception& e) {
+    // A child that failed has left its reason; one still running is killed.
+    const auto end = child.wait(100ms);
+    throw std::runtime_error(fmt::format("{} (the child {})", e.what(), base::describe(end)));
   }
-  ::kill(pid, SIGKILL);
-  ::waitpid(pid, nullptr, 0);
-  if (error) std::rethrow_exception(error);
-  return rate;
 }
 
 struct Messages {
@@ -154,10 +134,7 @@ double doorbell_sample(const Config& config, Strategy strategy, std::size_t size
   auto mapping = Mapping::map(parent_file, region_size);
   const auto payload = mapping.bytes().subspan(payload_offset, size);
   Messages m{size};
-  int ready[2];
-  if (::pipe(ready) != 0) fail("pipe");
-  const Fd ready_read{ready[0]};
-  Fd ready_write{ready[1]};
+  auto [ready_read, ready_write] = base::make_pipe();
   Device child_file;  // opened in the child, before it says it is ready
   const auto parent = [&](std::size_t i) {
     if (i == 0) {
@@ -202,15 +179,9 @@ double stream_sample(int parent_fd_read, int parent_fd_write, int child_fd_read,
 }
 
 double pipe_sample(std::size_t size) {
-  int down[2];
-  int up[2];
-  if (::pipe(down) != 0) fail("pipe");
-  const Fd d0{down[0]};
-  const Fd d1{down[1]};
-  if (::pipe(up) != 0) fail("pipe");
-  const Fd u0{up[0]};
-  const Fd u1{up[1]};
-  return stream_sample(u0.get(), d1.get(), d0.get(), u1.get(), size);
+  const auto down = base::make_pipe();
+  const auto up = base::make_pipe();
+  return stream_sample(up.read.get(), down.write.get(), down.read.get(), up.write.get(), size);
 }
 
 double socket_sample(std::size_t size) {

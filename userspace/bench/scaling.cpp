@@ -3,14 +3,16 @@
 // slice of the buffer, write once per page and unmap, all released at once.
 // Informational under TCG, where the vCPUs are host threads and
 // cross-CPU TLB flushes are emulated.
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
+#include <list>
 #include <stdexcept>
 
 #include <fmt/core.h>
+#include <mmapdemo/base/child.hpp>
 
 #include "parts.hpp"
 
@@ -20,6 +22,8 @@ namespace {
 
 constexpr std::size_t page = 4096;
 constexpr int rounds = 1;  // map, touch, unmap this often per sample
+// A child maps and touches its slice once: one still running after this is stuck.
+constexpr std::chrono::milliseconds child_timeout = std::chrono::minutes{1};
 
 [[noreturn]] void fail(const std::string& what) {
   throw std::system_error(errno, std::generic_category(), what);
@@ -28,39 +32,25 @@ constexpr int rounds = 1;  // map, touch, unmap this often per sample
 // Aggregate pages per second of procs processes over total bytes.
 double scaling_sample(const Config& config, Strategy strategy, int procs, std::size_t total) {
   const auto slice = total / static_cast<std::size_t>(procs) / page * page;
-  int go[2];
-  int done[2];
-  if (::pipe(go) != 0) fail("pipe");
-  const Fd go_read{go[0]};
-  Fd go_write{go[1]};
-  if (::pipe(done) != 0) fail("pipe");
-  const Fd done_read{done[0]};
-  Fd done_write{done[1]};
+  auto [go_read, go_write] = base::make_pipe();
+  auto [done_read, done_write] = base::make_pipe();
 
-  std::vector<pid_t> pids;
+  // A list: a Child cannot move.
+  std::list<base::Child> children;
   for (int p = 0; p < procs; ++p) {
-    const pid_t pid = ::fork();
-    if (pid < 0) fail("fork");
-    if (pid == 0) {
-      int code = 0;
-      try {
-        go_write.reset();
-        const auto file = open_with(config.device, strategy);
-        char c;
-        if (::read(go_read.get(), &c, 1) != 0) throw std::runtime_error("start signal");
-        for (int r = 0; r < rounds; ++r) {
-          auto mapping = Mapping::map(file, slice, static_cast<std::uint64_t>(p) * slice);
-          for (std::size_t i = 0; i < slice; i += page) mapping.data()[i] = std::byte{1};
-        }
-        const auto end = now_ns();
-        if (::write(done_write.get(), &end, sizeof end) != sizeof end) fail("write");
-      } catch (const std::exception& e) {
-        std::fputs(("scaling child: " + std::string{e.what()} + "\n").c_str(), stderr);
-        code = 1;
+    children.emplace_back([&, p] {
+      go_write.reset();
+      const auto file = open_with(config.device, strategy);
+      char c;
+      if (::read(go_read.get(), &c, 1) != 0) throw std::runtime_error("start signal");
+      for (int r = 0; r < rounds; ++r) {
+        auto mapping = Mapping::map(file, slice, static_cast<std::uint64_t>(p) * slice);
+        for (std::size_t i = 0; i < slice; i += page) mapping.data()[i] = std::byte{1};
       }
-      ::_exit(code);
-    }
-    pids.push_back(pid);
+      const auto end = now_ns();
+      if (::write(done_write.get(), &end, sizeof end) != sizeof end) fail("write");
+      return 0;
+    });
   }
   done_write.reset();
   // Let the children open their files and block on the start signal.
@@ -68,18 +58,19 @@ double scaling_sample(const Config& config, Strategy strategy, int procs, std::s
   const auto start = now_ns();
   go_write.reset();  // EOF on go_read releases every child at once
   std::int64_t last = start;
-  bool ok = true;
-  for (int p = 0; p < procs; ++p) {
+  int ended = 0;
+  for (; ended < procs; ++ended) {
     std::int64_t end = 0;
-    if (::read(done_read.get(), &end, sizeof end) != sizeof end) ok = false;
+    if (::read(done_read.get(), &end, sizeof end) != sizeof end) break;
     last = std::max(last, end);
   }
-  for (const auto pid : pids) {
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    ok = ok && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  for (auto& child : children) {
+    const auto end = child.wait(child_timeout);
+    if (end.kind != base::ChildEnd::Kind::exited || end.value != 0) {
+      throw std::runtime_error("scaling: a child " + base::describe(end));
+    }
   }
-  if (!ok) throw std::runtime_error("scaling: a child failed");
+  if (ended != procs) throw std::runtime_error("scaling: a child sent no end time");
   const auto pages = static_cast<double>(rounds) *
                      static_cast<double>(slice * static_cast<std::size_t>(procs)) /
                      static_cast<double>(page);
