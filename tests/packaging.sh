@@ -121,7 +121,7 @@ done
 
 # The installed files on a running system: a guest boots with them as its
 # root, loads the module through modules-load.d with modprobe.d options and
-# gives the node the udev rule's group and mode (scripts/guest/install.sh).
+# gives the node the udev rule's group and mode (scripts/guest/install-check.sh).
 for series in "${kernels[@]}"; do
 	status=0
 	quiet "$root/scripts/vm/guest.sh" "$series" install || status=1

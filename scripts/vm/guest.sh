@@ -16,7 +16,7 @@
 #   JOB     test     the Catch2 suite (scripts/guest/runtests.sh)
 #           demo     the seed scenarios (scripts/guest/guest-demo.sh)
 #           install  `make install` into the guest, then modprobe and mdev
-#                    (scripts/guest/install.sh)
+#                    (scripts/guest/install-check.sh)
 #           cycles   insmod/rmmod cycles with memory accounting (scripts/guest/cycles.sh)
 #           stress   mmapdemo-stress and stress-ng (scripts/guest/stress-run.sh)
 #           bench    mmapdemo-bench on each backend (scripts/guest/guest-bench.sh;
@@ -151,7 +151,7 @@ install)
 	while IFS= read -r f; do
 		files+=("/$f=$staged/$f")
 	done < <(cd "$staged" && find . -type f | sed 's|^\./||')
-	files+=("/bin/install-check.sh=$root/scripts/guest/install.sh")
+	files+=("/bin/install-check.sh=$root/scripts/guest/install-check.sh")
 	run=(/bin/install-check.sh "$KVER")
 	;;
 cycles)
