@@ -17,8 +17,8 @@
 KVER ?= $(or $(KERNELRELEASE),$(shell uname -r))
 KDIR ?= /lib/modules/$(KVER)/build
 BUILD ?= $(CURDIR)/build
-# The kernels of scripts/kernels.conf, in its order; the newest for the demo.
-KERNELS ?= $(shell $(CURDIR)/scripts/kernels.sh list)
+# The kernels of scripts/host/kernels.conf, in its order; the newest for the demo.
+KERNELS ?= $(shell $(CURDIR)/scripts/host/kernels.sh list)
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -27,7 +27,7 @@ MMAPDEMO_GROUP ?= mmapdemo
 UDEV_RULES_DIR ?= /etc/udev/rules.d
 MODULES_LOAD_DIR ?= /etc/modules-load.d
 INSTALL_MOD_DIR ?= updates
-DEMO_KERNEL ?= $(shell $(CURDIR)/scripts/kernels.sh newest)
+DEMO_KERNEL ?= $(shell $(CURDIR)/scripts/host/kernels.sh newest)
 # make bundle's tarball; make test boots a guest from it on this kernel.
 BUNDLE ?= $(BUILD)/mmapdemo-bundle-$(KVER).tar.gz
 BUNDLE_KERNEL ?= $(DEMO_KERNEL)
@@ -48,14 +48,14 @@ export CCACHE_NOHASHDIR := 1
 CONFIGURE_USERSPACE = cmake -S . -B $(USERSPACE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMMAPDEMO_STATIC=ON \
 	$(if $(CCACHE),-DCMAKE_CXX_COMPILER_LAUNCHER=$(CCACHE))
 
-# Headers inside a build root (scripts/build-root.sh: KDIR is
+# Headers inside a build root (scripts/host/build-root.sh: KDIR is
 # <root>/usr/src/linux-headers-<abi>) need that root's compiler and C
-# library, so their make runs in the root (scripts/in-root.sh), with the
+# library, so their make runs in the root (scripts/host/in-root.sh), with the
 # module's tree at the same path; elsewhere the host's make builds. Inside
 # the root (DKMS there) the root is / and the build is a plain one.
 KROOT := $(filter-out /,$(if $(wildcard $(KDIR)/../../../.mmapdemo-root),$(abspath $(KDIR)/../../..)))
 KBUILD_DIR = $(if $(KROOT),$(patsubst $(KROOT)%,%,$(abspath $(KDIR))),$(KDIR))
-KBUILD_MAKE = $(if $(KROOT),$(CURDIR)/scripts/in-root.sh $(KROOT) --bind $(KMOD_DIR) \
+KBUILD_MAKE = $(if $(KROOT),$(CURDIR)/scripts/host/in-root.sh $(KROOT) --bind $(KMOD_DIR) \
 	$(if $(DESTDIR),--bind $(abspath $(DESTDIR))) -- \
 	make $(if $(findstring s,$(firstword -$(MAKEFLAGS))),-s) $(if $(C),C=$(C)),$(MAKE))
 
@@ -81,10 +81,10 @@ userspace:
 
 # The suite for a machine of one's own: unpack, then run.sh as root there.
 bundle: module userspace
-	scripts/bundle.sh $(BUNDLE) $(KVER) $(KMOD_DIR)/mmapdemo.ko $(USERSPACE_DIR)
+	scripts/vm/bundle.sh $(BUNDLE) $(KVER) $(KMOD_DIR)/mmapdemo.ko $(USERSPACE_DIR)
 
 deps:
-	scripts/install-deps.sh
+	scripts/host/install-deps.sh
 
 # The host checks (library tests, the runner's kernel log checks), then the
 # suite in the guests, on one kernel from make bundle's tarball: the same
@@ -102,7 +102,7 @@ test: deps
 	echo "packaging and watchdog checks beside the suite: logs in $(HOST_LOGS)"; \
 	tests/packaging.sh >$(HOST_LOGS)/packaging.log 2>&1 & packaging=$$!; \
 	tests/watchdog.sh >$(HOST_LOGS)/watchdog.log 2>&1 & watchdog=$$!; \
-	scripts/vm-suite.sh $(filter-out $(BUNDLE_KERNEL),$(KERNELS)) $(BUNDLE_KERNEL):bundle \
+	scripts/vm/vm-suite.sh $(filter-out $(BUNDLE_KERNEL),$(KERNELS)) $(BUNDLE_KERNEL):bundle \
 		>$(HOST_LOGS)/suite.table || status=1; \
 	wait $$packaging || status=1; cat $(HOST_LOGS)/packaging.log; \
 	wait $$watchdog || status=1; cat $(HOST_LOGS)/watchdog.log; \
@@ -120,21 +120,21 @@ DEBUG_RUNS ?= 6.12:stress 6.12:cycles debug:test:chunked debug:test:kmalloc debu
 	debug:cycles
 test-debug: deps
 	$(MAKE) userspace
-	scripts/vm-suite.sh $(DEBUG_RUNS)
+	scripts/vm/vm-suite.sh $(DEBUG_RUNS)
 
 demo: deps
 	$(MAKE) userspace
-	scripts/guest.sh $(DEMO_KERNEL) demo
+	scripts/vm/guest.sh $(DEMO_KERNEL) demo
 
 # Only the harness is built: the guests need nothing else, and the suite's
 # build would take minutes of the bench's time budget.
 bench: deps
 	$(CONFIGURE_USERSPACE)
 	cmake --build $(USERSPACE_DIR) -j$(shell nproc) --target mmapdemo-bench
-	scripts/bench.sh $(KERNELS)
+	scripts/bench/bench.sh $(KERNELS)
 
 lint:
-	scripts/lint.sh
+	scripts/check/lint.sh
 
 # Debian's headers ask for module signing but ship no key, and Debian loads
 # unsigned modules; Kbuild's own depmod wants a System.map the headers lack.

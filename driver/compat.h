@@ -69,7 +69,7 @@ static inline vm_fault_t mmapdemo_vmf_insert_pfn_pmd(struct vm_fault *vmf,
  * zap_vma_ptes() is zap_special_vma_range() on 7.x: the same checks (a
  * VM_PFNMAP or VM_MIXEDMAP VMA, a range inside it) and the same work. A
  * function, not a macro, so the version decides; 7.2 is the oldest kernel
- * of scripts/kernels.conf with the new name.
+ * of scripts/host/kernels.conf with the new name.
  */
 #if LINUX_VERSION_CODE < KERNEL_VERSION(7, 2, 0)
 #define zap_special_vma_range zap_vma_ptes
@@ -81,7 +81,7 @@ static inline vm_fault_t mmapdemo_vmf_insert_pfn_pmd(struct vm_fault *vmf,
  * the descriptor set by bit number (vma_desc_set_flags()), get
  * .mmap_prepare; older ones .mmap. Of these only vma_desc_set_flags() is
  * a macro the preprocessor can test for; every kernel of
- * scripts/kernels.conf that has it (7.2, 7.3) has the rest too.
+ * scripts/host/kernels.conf that has it (7.2, 7.3) has the rest too.
  */
 #ifdef vma_desc_set_flags
 #define MMAPDEMO_HAVE_MMAP_PREPARE 1

@@ -2,7 +2,7 @@
 # shellcheck shell=bash
 #
 # Shared helpers of the scripts: messages, the cache directory, the list of
-# kernels (scripts/kernels.conf) and the host's Debian mirror. Sourced, never
+# kernels (scripts/host/kernels.conf) and the host's Debian mirror. Sourced, never
 # run; expects `set -euo pipefail` and $prog from the caller.
 
 lib_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -31,9 +31,9 @@ cache_dir() {
 	echo "$c"
 }
 
-# kernels_conf: the lines of scripts/kernels.conf without comments.
+# kernels_conf: the lines of scripts/host/kernels.conf without comments.
 kernels_conf() {
-	sed 's/#.*//' "$lib_dir/kernels.conf" | awk 'NF'
+	sed 's/#.*//' "$lib_dir/host/kernels.conf" | awk 'NF'
 }
 
 # kernel_series: every series, in the list's order.

@@ -3,7 +3,7 @@
 #
 # Host-side packaging checks: `make install DESTDIR=` lays down exactly the
 # expected files and `make uninstall` removes them, `dkms build` works for
-# every kernel of scripts/kernels.conf without touching the system's DKMS
+# every kernel of scripts/host/kernels.conf without touching the system's DKMS
 # tree (inside the kernel's build root where it has one),
 # modinfo documents the module, and a guest running the installed files
 # loads the module and applies the node's permissions. Needs `make
@@ -33,13 +33,13 @@ quiet() {
 
 kernel() {
 	local KVER KDIR VMLINUZ
-	eval "$("$root/scripts/fetch-kernel.sh" "$1" 2>/dev/null)"
+	eval "$("$root/scripts/host/fetch-kernel.sh" "$1" 2>/dev/null)"
 	: "$VMLINUZ"
 	echo "$KVER $KDIR"
 }
 
 # install, then uninstall, into a staging root
-read -r -a kernels <<<"$("$root/scripts/kernels.sh" list)"
+read -r -a kernels <<<"$("$root/scripts/host/kernels.sh" list)"
 read -r kver kdir < <(kernel "${kernels[0]}")
 stage=$work/stage
 expected=$(sort <<EOF_FILES
@@ -107,7 +107,7 @@ for series in "${kernels[@]}"; do
 	in_root=()
 	broot=${kdir%/usr/src/*}
 	if [[ -f $broot/.mmapdemo-root ]]; then
-		in_root=("$root/scripts/in-root.sh" "$broot" --bind "$work" --)
+		in_root=("$root/scripts/host/in-root.sh" "$broot" --bind "$work" --)
 		kdir=${kdir#"$broot"}
 	fi
 	quiet "${in_root[@]}" dkms build "mmapdemo/$version" -k "$kver" --kernelsourcedir "$kdir" \
@@ -121,10 +121,10 @@ done
 
 # The installed files on a running system: a guest boots with them as its
 # root, loads the module through modules-load.d with modprobe.d options and
-# gives the node the udev rule's group and mode (tests/install.sh).
+# gives the node the udev rule's group and mode (scripts/guest/install-check.sh).
 for series in "${kernels[@]}"; do
 	status=0
-	quiet "$root/scripts/guest.sh" "$series" install || status=1
+	quiet "$root/scripts/vm/guest.sh" "$series" install || status=1
 	result $status "guest $series: modprobe with modprobe.d options, node 0660 for the group"
 done
 

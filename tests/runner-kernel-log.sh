@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Host-side check of the guest runner's kernel log checks (tests/guest-lib.sh)
+# Host-side check of the guest runner's kernel log checks (scripts/guest/guest-lib.sh)
 # under busybox sh, as in the guests, with a made-up kernel log: a step fails
 # on a bad line logged after its mark and only then, stack dumps of injected
 # allocation failures pass while a sanitizer report among them does not, a
@@ -40,7 +40,7 @@ guest() {
 		[ ! -f "$guest_work/dmesg.archive" ] || busybox wc -l <"$guest_work/dmesg.archive" |
 			busybox sed "s/^ */archived /"
 		busybox rm -rf "$guest_work"
-	' sh "$work/ring" "$work/taint" "$root/tests/guest-lib.sh" "$1"
+	' sh "$work/ring" "$work/taint" "$root/scripts/guest/guest-lib.sh" "$1"
 }
 
 show() { sed 's/^/  | /'; }

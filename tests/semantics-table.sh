@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# scripts/check-semantics.py, which `make lint` runs: the committed table
+# scripts/check/check-semantics.py, which `make lint` runs: the committed table
 # passes, and a table whose row names no test case, or a test case the
 # suite does not have, fails naming that row.
 #
@@ -9,7 +9,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-check=$here/../scripts/check-semantics.py
+check=$here/../scripts/check/check-semantics.py
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 failed=0

@@ -64,7 +64,7 @@ scenario() {
 	# Each test runs 20 times over, so the guest spends seconds in each:
 	# time enough to be stopped inside the first one.
 	BUILD=$dir MMAPDEMO_BACKENDS=kmalloc MMAPDEMO_TEST_FILTER=$filter MMAPDEMO_TEST_REPEAT=20 \
-		MMAPDEMO_VM_SILENCE=$silence "$root/scripts/guest.sh" "$series" test || rc=$?
+		MMAPDEMO_VM_SILENCE=$silence "$root/scripts/vm/guest.sh" "$series" test || rc=$?
 	wall=$((SECONDS - start))
 	kill "$watcher" 2>/dev/null || :
 	watcher=""

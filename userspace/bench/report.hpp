@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // The results of a run as JSON (nlohmann/json, header-only, so the static
 // guest binaries need no library for it). Member order is kept: the
-// documents are read by people as well as by scripts/bench-report.py.
+// documents are read by people as well as by scripts/bench/bench-report.py.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -5,7 +5,7 @@ table with a "pinned by" column in docs/semantics.md names at least one
 Catch2 test case, as `backquoted` names in that column, and every name is
 a TEST_CASE of tests/*.cpp. `make lint` runs it.
 
-Usage: scripts/check-semantics.py [--table FILE] [--tests DIR]
+Usage: scripts/check/check-semantics.py [--table FILE] [--tests DIR]
 Exit status: 0 when every row is pinned, 1 on a finding (one line each), 2 on
 a usage error or a file that cannot be read.
 """
@@ -63,7 +63,7 @@ def findings(table_path, known):
 
 
 def main():
-    root = pathlib.Path(__file__).resolve().parent.parent
+    root = pathlib.Path(__file__).resolve().parents[2]
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--table", default=root / "docs" / "semantics.md", type=pathlib.Path)
     parser.add_argument("--tests", default=root / "tests", type=pathlib.Path)

@@ -17,7 +17,7 @@ goal's worst figure and whether it is met, and each strategy's first touch
 at the summary size against anon-4k (ranges over the backends), the rows
 docs/benchmarks.md shows.
 
-Usage: scripts/bench-report.py [--summary] FILE.json...   (host.json is the calibration)
+Usage: scripts/bench/bench-report.py [--summary] FILE.json...   (host.json is the calibration)
 """
 import json
 import math

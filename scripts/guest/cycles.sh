@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Guest job (scripts/guest.sh SERIES cycles): load and unload mmapdemo over
+# Guest job (scripts/vm/guest.sh SERIES cycles): load and unload mmapdemo over
 # and over across parameter combinations (backend x strategy x size), then
 # check that memory came back:
 #   - one PASS/FAIL line per combination: every insmod, use and rmmod worked
@@ -17,7 +17,7 @@
 #                     MMAPDEMO_CYCLES = total cycles, default 1000)
 set -u
 
-# shellcheck source=tests/guest-lib.sh
+# shellcheck source=scripts/guest/guest-lib.sh
 . "${MMAPDEMO_GUEST_LIB:-/bin/guest-lib.sh}"
 work=$guest_work
 

@@ -4,8 +4,8 @@
 # Fetch a Debian kernel image and its headers into a per-user cache, without
 # installing anything into the host's /boot, apt sources or package database.
 #
-# Usage: scripts/fetch-kernel.sh SERIES
-#   SERIES  a series of scripts/kernels.conf (6.1, 6.12, 7.3, 7.2, ...)
+# Usage: scripts/host/fetch-kernel.sh SERIES
+#   SERIES  a series of scripts/host/kernels.conf (6.1, 6.12, 7.3, 7.2, ...)
 #
 # Prints three shell-assignable lines on stdout (progress goes to stderr):
 #   KVER=<abi>  KDIR=<headers tree>  VMLINUZ=<kernel image>
@@ -14,14 +14,14 @@
 # A suite the host's apt sources carry is read through the host's apt; any
 # other through a private apt configuration and state under the cache, with
 # the host's mirror. The headers of a kernel built in a root (kernels.conf)
-# are installed there (scripts/build-root.sh): KDIR is then inside the root.
+# are installed there (scripts/host/build-root.sh): KDIR is then inside the root.
 # Cache: <cache>/kernels/<abi>, <cache>/apt/<suite>, <cache>/roots/<root>
 set -euo pipefail
 
 prog=${0##*/}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=scripts/lib.sh
-. "$here/lib.sh"
+. "$here/../lib.sh"
 
 usage() {
 	echo "usage: $prog SERIES   (SERIES: $(kernel_series | paste -sd ' '))" >&2
@@ -123,7 +123,7 @@ apt_cache() { apt-cache "${apt_opts[@]}" "$@"; }
 img_meta=$(apt_cache depends "${release_opt[@]}" linux-image-amd64 2>/dev/null |
 	awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')
 [[ -n $img_meta ]] || die "apt-cache knows no linux-image-amd64 for $series ($suite);" \
-	"run scripts/install-deps.sh (or apt-get update) first"
+	"run scripts/host/install-deps.sh (or apt-get update) first"
 # The ABI comes from the metapackage each time, so a kernel update is noticed.
 abi=${img_meta#linux-image-}
 [[ $abi == "$series".* ]] || die "linux-image-amd64 of $suite resolves to $abi," \
@@ -238,7 +238,7 @@ fi
 if [[ $build_root != host ]]; then
 	broot=$("$here/build-root.sh" "$build_root" "$hdr_pkg=${hdr_info[1]}" | sed -n 's/^ROOT=//p') ||
 		die "could not provide $hdr_pkg in the $build_root build root"
-	[[ -n $broot ]] || die "scripts/build-root.sh printed no ROOT="
+	[[ -n $broot ]] || die "scripts/host/build-root.sh printed no ROOT="
 	kdir=$broot/usr/src/linux-headers-$abi
 fi
 

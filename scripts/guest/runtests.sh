@@ -23,7 +23,7 @@
 #                          boot finished, then run <test> once more (retry) or go
 #                          on after it (after)
 # Before each test a "RUN <backend>/<test name>" line goes to /dev/ttyS1, so the
-# host can tell which test a wedged guest was in (scripts/guest.sh).
+# host can tell which test a wedged guest was in (scripts/vm/guest.sh).
 # The tests see MMAPDEMO_KO, MMAPDEMO_BACKEND and MMAPDEMO_PARAMS ("backend=<b>").
 set -eu
 
@@ -52,7 +52,7 @@ MMAPDEMO_KO=${MMAPDEMO_KO:-}
 }
 export MMAPDEMO_KO
 
-# shellcheck source=tests/guest-lib.sh
+# shellcheck source=scripts/guest/guest-lib.sh
 . "${MMAPDEMO_GUEST_LIB:-/bin/guest-lib.sh}"
 work=$guest_work
 
@@ -131,7 +131,7 @@ run_test() {
 
 # junit_and_notes BACKEND NAME WHY KERNEL: Catch2's JUnit report of the
 # test, its <testsuite> and classnames named after the backend, as "JUNIT
-# <line>" lines on the results port (scripts/guest.sh gathers them into
+# <line>" lines on the results port (scripts/vm/guest.sh gathers them into
 # junit.xml), and the test's "note: " lines on the console. What Catch2
 # could not report, a run without a report (timed out, killed: WHY) or a
 # kernel problem (KERNEL), is a failing <testcase> of its own. One awk for

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Guest job after `make install DESTDIR=<guest root>` (scripts/guest.sh
+# Guest job after `make install DESTDIR=<guest root>` (scripts/vm/guest.sh
 # SERIES install): the installed module tree, modules-load.d entry and udev
 # rule work on a running system. The guest has busybox, not udev: its mdev
 # gets the installed rule's group and mode (the udev-equivalent), and
@@ -18,7 +18,7 @@
 # Usage: install-check.sh KVER
 set -u
 
-# shellcheck source=tests/guest-lib.sh
+# shellcheck source=scripts/guest/guest-lib.sh
 . "${MMAPDEMO_GUEST_LIB:-/bin/guest-lib.sh}"
 work=$guest_work
 

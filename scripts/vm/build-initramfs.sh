@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Build a small gzip'd newc initramfs for the QEMU guests: static busybox with
-# a link per applet, the usual mount points, scripts/guest-init.sh as /init,
+# a link per applet, the usual mount points, scripts/guest/guest-init.sh as /init,
 # and any extra files. The archive is reproducible for identical inputs.
 #
-# Usage: scripts/build-initramfs.sh OUT [DEST=SRC]...
+# Usage: scripts/vm/build-initramfs.sh OUT [DEST=SRC]...
 #   OUT       the initramfs to write (e.g. build/vm/<kver>/initramfs.gz)
 #   DEST=SRC  copy host file SRC to absolute guest path DEST (mode preserved;
 #             parent directories are created); e.g. /job=path/to/job.sh
@@ -16,7 +16,7 @@ set -euo pipefail
 prog=${0##*/}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=scripts/lib.sh
-. "$here/lib.sh"
+. "$here/../lib.sh"
 
 usage() {
 	usage_exit "OUT [DEST=SRC]...   (DEST: absolute path in the guest)"
@@ -57,7 +57,7 @@ cp "$busybox" "$stage/bin/busybox"
 for applet in $("$busybox" --list); do
 	[[ $applet == busybox ]] || ln -s busybox "$stage/bin/$applet"
 done
-install -m 755 "$here/guest-init.sh" "$stage/init"
+install -m 755 "$here/../guest/guest-init.sh" "$stage/init"
 
 for spec in "$@"; do
 	dest=${spec%%=*}

@@ -12,7 +12,7 @@
 # the guest is taken as hung, whatever its console still prints. Before the
 # first line (the boot) the limit is at least two minutes.
 #
-# Usage: scripts/run-vm.sh --kernel VMLINUZ --initrd INITRD --outdir DIR
+# Usage: scripts/vm/run-vm.sh --kernel VMLINUZ --initrd INITRD --outdir DIR
 #            [--append "EXTRA ARGS"] [--timeout SECONDS] [--silence SECONDS]
 #            [--mem MiB] [--cpus N] [--single-thread]
 #   --single-thread  one host thread for every vCPU (-accel tcg,thread=single)
@@ -64,7 +64,7 @@ done
 [[ -f $kernel ]] || usage "kernel '$kernel' not found"
 [[ -f $initrd ]] || usage "initrd '$initrd' not found"
 command -v qemu-system-x86_64 >/dev/null ||
-	{ echo "$prog: error: qemu-system-x86_64 not found; run scripts/install-deps.sh" >&2; exit 1; }
+	{ echo "$prog: error: qemu-system-x86_64 not found; run scripts/host/install-deps.sh" >&2; exit 1; }
 
 mkdir -p "$outdir"
 outdir=$(cd "$outdir" && pwd)

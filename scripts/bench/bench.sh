@@ -2,14 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # `make bench`: the user-space baselines on the host (calibration), then one
-# guest boot per kernel series (scripts/guest.sh SERIES bench, which runs
-# scripts/guest-bench.sh: every part on the kmalloc and vmalloc backends,
+# guest boot per kernel series (scripts/vm/guest.sh SERIES bench, which runs
+# scripts/guest/guest-bench.sh: every part on the kmalloc and vmalloc backends,
 # bandwidth and first touch on the chunked one, in that one boot), then
 # one table per kernel, a summary and a PNG per kernel.
 # Progress is a line on stderr. Expects the static mmapdemo-bench from the
 # build tree (`make bench` builds it).
 #
-# Usage: scripts/bench.sh [SERIES...]   (SERIES of scripts/kernels.conf; default all)
+# Usage: scripts/bench/bench.sh [SERIES...]   (SERIES of scripts/host/kernels.conf; default all)
 # Environment (all optional):
 #   BUILD                    build directory (default <repo>/build)
 #   MMAPDEMO_BENCH_OUT       results directory (default <repo>/bench-results/<UTC date>)
@@ -27,18 +27,18 @@ set -euo pipefail
 
 prog=${0##*/}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/.." && pwd)
+root=$(cd "$here/../.." && pwd)
 # shellcheck source=scripts/lib.sh
-. "$here/lib.sh"
+. "$here/../lib.sh"
 
 usage() {
-	usage_exit "[SERIES...]   (SERIES: $("$here/kernels.sh" list); default: all)"
+	usage_exit "[SERIES...]   (SERIES: $("$here/../host/kernels.sh" list); default: all)"
 }
 
 series_list=("$@")
-[[ $# -gt 0 ]] || read -r -a series_list <<<"$("$here/kernels.sh" list)"
+[[ $# -gt 0 ]] || read -r -a series_list <<<"$("$here/../host/kernels.sh" list)"
 for s in "${series_list[@]}"; do
-	"$here/kernels.sh" has "$s" || usage
+	"$here/../host/kernels.sh" has "$s" || usage
 done
 
 build=${BUILD:-$root/build}
@@ -59,7 +59,7 @@ if readelf -l "$bin" 2>/dev/null | grep -q 'program interpreter'; then
 fi
 # Debian's python3, where python3-matplotlib installs, even if another one comes first in PATH.
 python=/usr/bin/python3
-[[ -x $python ]] || python=$(command -v python3) || die "python3 not found; run scripts/install-deps.sh"
+[[ -x $python ]] || python=$(command -v python3) || die "python3 not found; run scripts/host/install-deps.sh"
 
 mkdir -p "$out"
 rm -f "$out"/*.json "$out"/*.png "$out"/table.txt "$out"/summary.md
@@ -103,7 +103,7 @@ for series in "${series_list[@]}"; do
 	step=$((step + 1))
 	show "[$step/$total] $series: fetching the kernel and building the module"
 	# Learn the release first: it names the directory the guest's logs land in.
-	KVER=$("$here/fetch-kernel.sh" "$series" 2>/dev/null | sed -n 's/^KVER=//p') ||
+	KVER=$("$here/../host/fetch-kernel.sh" "$series" 2>/dev/null | sed -n 's/^KVER=//p') ||
 		die "could not fetch the $series kernel"
 	[[ -n $KVER ]] || die "unexpected output from fetch-kernel.sh $series"
 	outdir=$build/vm/$KVER/bench
@@ -115,7 +115,7 @@ for series in "${series_list[@]}"; do
 	# block-buffered through a pipe, so follow the file instead.)
 	MMAPDEMO_BENCH_REPS=$reps MMAPDEMO_BENCH_PARTS=$parts MMAPDEMO_BENCH_BACKENDS=$backends \
 		MMAPDEMO_VM_TIMEOUT=${MMAPDEMO_VM_TIMEOUT:-600} BUILD=$build \
-		"$here/guest.sh" "$series" bench >"$outdir/../bench.log" 2>&1 &
+		"$here/../vm/guest.sh" "$series" bench >"$outdir/../bench.log" 2>&1 &
 	vm_pid=$!
 	tail -n +1 -s 0.5 -F --pid="$vm_pid" "$outdir/console.log" 2>/dev/null |
 		while IFS= read -r line; do

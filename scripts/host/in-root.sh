@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Run one command inside a build root (scripts/build-root.sh) with /proc and
+# Run one command inside a build root (scripts/host/build-root.sh) with /proc and
 # /dev, and each --bind DIR at the same path as on the host, so that paths
 # mean the same inside and out. The mounts live in a private mount namespace:
 # they end with the command, however it ends, and the host never sees them.
 #
-# Usage: scripts/in-root.sh ROOT [--bind DIR]... -- COMMAND [ARG...]
+# Usage: scripts/host/in-root.sh ROOT [--bind DIR]... -- COMMAND [ARG...]
 set -euo pipefail
 
 prog=${0##*/}
 # shellcheck source=scripts/lib.sh
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 usage() {
 	echo "usage: $prog ROOT [--bind DIR]... -- COMMAND [ARG...]" >&2
@@ -34,7 +34,7 @@ while [[ $# -gt 0 && $1 != -- ]]; do
 done
 [[ ${1:-} == -- && $# -ge 2 ]] || usage
 shift
-[[ -x $root/usr/bin/env ]] || die "$root is not a build root (scripts/build-root.sh makes one)"
+[[ -x $root/usr/bin/env ]] || die "$root is not a build root (scripts/host/build-root.sh makes one)"
 
 if [[ $inside == false ]]; then
 	sudo=()

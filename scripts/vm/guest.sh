@@ -6,21 +6,21 @@
 # it and return the guest's exit status. Expects the static userspace from
 # `make userspace` under $BUILD/userspace.
 #
-# Usage: scripts/guest.sh SERIES JOB
-#   SERIES  6.1, 6.12, ...   Debian's kernels of scripts/kernels.conf
-#                            (scripts/fetch-kernel.sh)
+# Usage: scripts/vm/guest.sh SERIES JOB
+#   SERIES  6.1, 6.12, ...   Debian's kernels of scripts/host/kernels.conf
+#                            (scripts/host/fetch-kernel.sh)
 #           debug        the KASAN/lockdep/kmemleak kernel
-#                        (scripts/build-debug-kernel.sh), booted with
+#                        (scripts/host/build-debug-kernel.sh), booted with
 #                        debug_pagealloc=on page_table_check=on preempt=full
 #                        no5lvl kasan_multi_shot
-#   JOB     test     the Catch2 suite (tests/runtests.sh)
-#           demo     the seed scenarios (scripts/guest-demo.sh)
+#   JOB     test     the Catch2 suite (scripts/guest/runtests.sh)
+#           demo     the seed scenarios (scripts/guest/guest-demo.sh)
 #           install  `make install` into the guest, then modprobe and mdev
-#                    (tests/install.sh)
-#           cycles   insmod/rmmod cycles with memory accounting (tests/cycles.sh)
-#           stress   mmapdemo-stress and stress-ng (tests/stress/run.sh)
-#           bench    mmapdemo-bench on each backend (scripts/guest-bench.sh;
-#                    scripts/bench.sh runs it and reads its results)
+#                    (scripts/guest/install-check.sh)
+#           cycles   insmod/rmmod cycles with memory accounting (scripts/guest/cycles.sh)
+#           stress   mmapdemo-stress and stress-ng (scripts/guest/stress-run.sh)
+#           bench    mmapdemo-bench on each backend (scripts/guest/guest-bench.sh;
+#                    scripts/bench/bench.sh runs it and reads its results)
 #           bundle   the tarball of `make bundle` alone: unpacked and its
 #                    run.sh run as on a machine of one's own (the suite)
 # Environment (all optional):
@@ -48,7 +48,7 @@
 #   MMAPDEMO_VM_RUN        name of the run's directory and files (default: JOB),
 #                          so that runs of one job on one kernel (a backend
 #                          each, say) can run side by side
-# A watchdog (scripts/run-vm.sh) kills a guest that goes silent; a fresh boot
+# A watchdog (scripts/vm/run-vm.sh) kills a guest that goes silent; a fresh boot
 # then runs the step it hung in once more and goes on (see the loop below).
 # Logs: $BUILD/vm/<kver>/<run>/{console,results,dmesg}.log, and junit.xml
 # for the jobs that run the Catch2 suite (test, bundle)
@@ -56,18 +56,18 @@ set -euo pipefail
 
 prog=${0##*/}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/.." && pwd)
+root=$(cd "$here/../.." && pwd)
 # shellcheck source=scripts/lib.sh
-. "$here/lib.sh"
+. "$here/../lib.sh"
 
 usage() {
-	usage_exit "SERIES JOB   (SERIES: $("$here/kernels.sh" list) or debug; JOB: test, demo, install, cycles, stress, bench or bundle)"
+	usage_exit "SERIES JOB   (SERIES: $("$here/../host/kernels.sh" list) or debug; JOB: test, demo, install, cycles, stress, bench or bundle)"
 }
 
 [[ $# -eq 2 ]] || usage
 series=$1
 job=$2
-[[ $series == debug ]] || "$here/kernels.sh" has "$series" || usage
+[[ $series == debug ]] || "$here/../host/kernels.sh" has "$series" || usage
 case $job in test | demo | install | cycles | stress | bench | bundle) ;; *) usage ;; esac
 run_name=${MMAPDEMO_VM_RUN:-$job}
 [[ $run_name =~ ^[A-Za-z0-9][A-Za-z0-9_.+-]*$ ]] ||
@@ -77,9 +77,9 @@ build=${BUILD:-$root/build}
 [[ $build == /* ]] || build=$root/$build
 
 if [[ $series == debug ]]; then
-	kinfo=$("$here/build-debug-kernel.sh") || die "could not build the debug kernel"
+	kinfo=$("$here/../host/build-debug-kernel.sh") || die "could not build the debug kernel"
 else
-	kinfo=$("$here/fetch-kernel.sh" "$series") || die "could not fetch the $series kernel"
+	kinfo=$("$here/../host/fetch-kernel.sh" "$series") || die "could not fetch the $series kernel"
 fi
 KVER="" KDIR="" VMLINUZ=""
 while IFS='=' read -r key value; do
@@ -100,7 +100,7 @@ ko=$build/kmod/$KVER/mmapdemo.ko
 
 files=(
 	"/lib/mmapdemo.ko=$ko"
-	"/bin/guest-lib.sh=$root/tests/guest-lib.sh"
+	"/bin/guest-lib.sh=$root/scripts/guest/guest-lib.sh"
 )
 
 # program DEST SRC: one of our programs into the guest, which has no C
@@ -132,11 +132,11 @@ test)
 		export MMAPDEMO_BACKENDS=${MMAPDEMO_BACKENDS:-kmalloc chunked}
 	fi
 	program /bin/mmapdemo-tests "$build/userspace/bin/mmapdemo-tests"
-	files+=("/bin/runtests.sh=$root/tests/runtests.sh")
+	files+=("/bin/runtests.sh=$root/scripts/guest/runtests.sh")
 	run=(/bin/runtests.sh /bin/mmapdemo-tests)
 	;;
 demo)
-	files+=("/bin/guest-demo.sh=$root/scripts/guest-demo.sh")
+	files+=("/bin/guest-demo.sh=$root/scripts/guest/guest-demo.sh")
 	run=(/bin/guest-demo.sh)
 	;;
 install)
@@ -151,7 +151,7 @@ install)
 	while IFS= read -r f; do
 		files+=("/$f=$staged/$f")
 	done < <(cd "$staged" && find . -type f | sed 's|^\./||')
-	files+=("/bin/install-check.sh=$root/tests/install.sh")
+	files+=("/bin/install-check.sh=$root/scripts/guest/install-check.sh")
 	run=(/bin/install-check.sh "$KVER")
 	;;
 cycles)
@@ -161,7 +161,7 @@ cycles)
 	if [[ $series == debug ]]; then
 		export MMAPDEMO_CYCLES=${MMAPDEMO_CYCLES:-240}
 	fi
-	files+=("/bin/cycles.sh=$root/tests/cycles.sh")
+	files+=("/bin/cycles.sh=$root/scripts/guest/cycles.sh")
 	run=(/bin/cycles.sh)
 	;;
 stress)
@@ -171,20 +171,20 @@ stress)
 	fi
 	program /bin/mmapdemo-stress "$build/userspace/bin/mmapdemo-stress"
 	# Debian's stress-ng is dynamic: build-initramfs.sh brings its libraries.
-	stress_ng=$(command -v stress-ng) || die "stress-ng not found; run scripts/install-deps.sh"
-	files+=("/bin/stress-ng=$stress_ng" "/bin/stress-run.sh=$root/tests/stress/run.sh")
+	stress_ng=$(command -v stress-ng) || die "stress-ng not found; run scripts/host/install-deps.sh"
+	files+=("/bin/stress-ng=$stress_ng" "/bin/stress-run.sh=$root/scripts/guest/stress-run.sh")
 	run=(/bin/stress-run.sh)
 	;;
 bench)
 	program /bin/mmapdemo-bench "$build/userspace/bin/mmapdemo-bench"
-	files+=("/bin/guest-bench.sh=$here/guest-bench.sh")
+	files+=("/bin/guest-bench.sh=$root/scripts/guest/guest-bench.sh")
 	run=(/bin/guest-bench.sh)
 	;;
 bundle)
 	# Nothing of ours but the tarball, which has to bring everything itself,
 	# and the runner's library for /init's check of the boot: the bundle's
 	# run.sh uses its own copy (MMAPDEMO_GUEST_LIB).
-	files=("/bin/guest-lib.sh=$root/tests/guest-lib.sh")
+	files=("/bin/guest-lib.sh=$root/scripts/guest/guest-lib.sh")
 	bundle=$vmdir/mmapdemo-bundle-$KVER.tar.gz
 	make -C "$root" bundle KVER="$KVER" KDIR="$KDIR" BUILD="$build" BUNDLE="$bundle" \
 		>"$vmdir/bundle.log" 2>&1 || {
@@ -213,7 +213,7 @@ sh_quote() {
 pack() {
 	{
 		echo '#!/bin/sh'
-		echo "# Generated by scripts/guest.sh: the $job job of the guest."
+		echo "# Generated by scripts/vm/guest.sh: the $job job of the guest."
 		echo 'MMAPDEMO_KO=/lib/mmapdemo.ko'
 		echo 'export MMAPDEMO_KO'
 		# The command the CLI tests run (tests/cli.cpp).
@@ -369,8 +369,8 @@ while :; do
 		[[ $resumable == false ]] || resume="retry:$step"
 	fi
 done
-# One file of results over every boot, for scripts/vm-suite.sh, and the
-# test runner's JUnit lines (tests/runtests.sh) apart as one document.
+# One file of results over every boot, for scripts/vm/vm-suite.sh, and the
+# test runner's JUnit lines (scripts/guest/runtests.sh) apart as one document.
 grep -v '^JUNIT ' "$all" >"$results" || :
 rm -f "$outdir/junit.xml"
 if grep -q '^JUNIT ' "$all"; then

@@ -6,7 +6,7 @@
 # on the results port /dev/ttyS1 and powers off.
 #
 # Usage: none; the kernel runs it as /init from the initramfs built by
-# scripts/build-initramfs.sh.
+# scripts/vm/build-initramfs.sh.
 set -eu
 
 PATH=/bin:/sbin:/usr/bin:/usr/sbin
@@ -30,7 +30,7 @@ done
 
 # The boot's kernel log is checked before any job step runs.
 status=0
-# shellcheck source=tests/guest-lib.sh
+# shellcheck source=scripts/guest/guest-lib.sh
 . /bin/guest-lib.sh
 boot_ok >/dev/console 2>&1 || status=1
 if [ -e /job ]; then

@@ -3,16 +3,16 @@
 #
 # Write the tarball of `make bundle`: everything the suite needs on a machine
 # of one's own, under one directory mmapdemo-bundle-<kver>/:
-#   run.sh           the entry point (tests/bundle-run.sh)
+#   run.sh           the entry point (scripts/guest/bundle-run.sh)
 #   mmapdemo.ko      the module, built for KVER
 #   KVER             that release, which run.sh checks against uname -r
 #   bin/             mmapdemo-tests, mmapdemo (the CLI the tests run), the
-#                    runner tests/runtests.sh with tests/guest-lib.sh, and a
+#                    runner scripts/guest/runtests.sh with scripts/guest/guest-lib.sh, and a
 #                    static busybox for the runner's tools
 # Every program is static: the machine's C library does not matter. The
 # archive is reproducible for identical inputs.
 #
-# Usage: scripts/bundle.sh OUT KVER KO USERSPACE_DIR
+# Usage: scripts/vm/bundle.sh OUT KVER KO USERSPACE_DIR
 #   OUT            the tarball to write (.tar.gz)
 #   KVER           the release mmapdemo.ko is built for
 #   KO             mmapdemo.ko
@@ -20,7 +20,7 @@
 set -euo pipefail
 
 prog=${0##*/}
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=scripts/lib.sh
 . "$root/scripts/lib.sh"
 
@@ -62,9 +62,9 @@ for bin in "$userspace/bin/mmapdemo-tests" "$userspace/bin/mmapdemo" "$busybox";
 	install -m 755 "$bin" "$dir/bin/"
 done
 install -m 644 "$ko" "$dir/mmapdemo.ko"
-install -m 755 "$root/tests/runtests.sh" "$dir/bin/runtests.sh"
-install -m 644 "$root/tests/guest-lib.sh" "$dir/bin/guest-lib.sh"
-install -m 755 "$root/tests/bundle-run.sh" "$dir/run.sh"
+install -m 755 "$root/scripts/guest/runtests.sh" "$dir/bin/runtests.sh"
+install -m 644 "$root/scripts/guest/guest-lib.sh" "$dir/bin/guest-lib.sh"
+install -m 755 "$root/scripts/guest/bundle-run.sh" "$dir/run.sh"
 echo "$kver" >"$dir/KVER"
 
 mkdir -p "$(dirname "$out")"

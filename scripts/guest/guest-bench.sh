@@ -7,7 +7,7 @@
 #   BEGIN <backend> <bytes> <md5>
 #   <the JSON document, one line>
 #   END <backend>
-# so that scripts/bench.sh can check that nothing was lost or garbled.
+# so that scripts/bench/bench.sh can check that nothing was lost or garbled.
 # Progress ("bench: ...") goes to the console.
 #
 # Environment: MMAPDEMO_BENCH_REPS (default 10), MMAPDEMO_BENCH_PARTS
@@ -20,7 +20,7 @@
 # other runs' figures at the cost of minutes.
 set -u
 
-# shellcheck source=tests/guest-lib.sh
+# shellcheck source=scripts/guest/guest-lib.sh
 . "${MMAPDEMO_GUEST_LIB:-/bin/guest-lib.sh}"
 
 ko=/lib/mmapdemo.ko

@@ -12,7 +12,7 @@
 # A step is checked against the kernel log lines logged since its mark: any
 # warning, oops, lockdep or sanitizer report, or a new taint fails it.
 
-# The guests' serial ports. A run on a machine of its own (tests/bundle-run.sh,
+# The guests' serial ports. A run on a machine of its own (scripts/guest/bundle-run.sh,
 # the run.sh of `make bundle`) has none: "" there means no port, and the dmesg
 # port may be a regular file.
 results_port=${MMAPDEMO_RESULTS_PORT-/dev/ttyS1}

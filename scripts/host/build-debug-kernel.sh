@@ -3,9 +3,9 @@
 #
 # Build a debug guest kernel (KASAN, KFENCE, kmemleak, lockdep, DEBUG_VM,
 # DEBUG_PAGEALLOC, PAGE_TABLE_CHECK, UBSAN, fault injection) from Debian's
-# linux-source-6.1 package, with the options in scripts/debug-kernel.config.
+# linux-source-6.1 package, with the options in scripts/host/debug-kernel.config.
 #
-# Usage: scripts/build-debug-kernel.sh
+# Usage: scripts/host/build-debug-kernel.sh
 #
 # Prints three shell-assignable lines on stdout (progress goes to stderr):
 #   KVER=<kernelrelease>  KDIR=<build tree>  VMLINUZ=<bzImage>
@@ -23,7 +23,7 @@ src_pkg=linux-source-6.1
 src_tar=/usr/src/$src_pkg.tar.xz
 fragment=$(cd "$(dirname "$0")" && pwd)/debug-kernel.config
 # shellcheck source=scripts/lib.sh
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 usage() {
 	usage_exit "  (no arguments; see the header of $0)"

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Guest job (scripts/guest.sh SERIES stress): for each backend, load
+# Guest job (scripts/vm/guest.sh SERIES stress): for each backend, load
 # mmapdemo and run
 #   - mmapdemo-stress: seeded random operations by several processes, each
 #     checking its own bytes against a model (prints its seed; a failure
@@ -18,7 +18,7 @@
 #   MMAPDEMO_STRESSNG_SECONDS  stress-ng time per backend (default 30)
 set -u
 
-# shellcheck source=tests/guest-lib.sh
+# shellcheck source=scripts/guest/guest-lib.sh
 . "${MMAPDEMO_GUEST_LIB:-/bin/guest-lib.sh}"
 work=$guest_work
 

@@ -1,27 +1,27 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Run guest jobs (scripts/guest.sh SERIES JOB) one after the other, carrying
+# Run guest jobs (scripts/vm/guest.sh SERIES JOB) one after the other, carrying
 # on after a failure, then print a table (one row per kernel and job) and a
 # closing "N passed, N failed, N skipped" line. Exits non-zero if any run
 # failed or produced no results; a run that failed without a FAIL line of its
 # own (crash, timeout, build error) adds one to the failed count.
 #
-# Usage: scripts/vm-suite.sh RUN...
+# Usage: scripts/vm/vm-suite.sh RUN...
 #   RUN  SERIES[:JOB[:BACKENDS]] (JOB defaults to test), e.g. 6.1 6.12 debug:stress
-#        SERIES: one of scripts/kernels.conf or debug; JOB: test, install, cycles, stress or bundle
+#        SERIES: one of scripts/host/kernels.conf or debug; JOB: test, install, cycles, stress or bundle
 #        BACKENDS: a comma-separated subset of the job's backends, e.g.
 #        debug:test:kmalloc debug:test:chunked (one long job split over two guests)
 # Environment: BUILD (default <repo>/build), MMAPDEMO_VM_JOBS (guests at once,
-# default: the number of CPUs), and whatever scripts/guest.sh takes.
+# default: the number of CPUs), and whatever scripts/vm/guest.sh takes.
 set -euo pipefail
 
 prog=${0##*/}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/.." && pwd)
+root=$(cd "$here/../.." && pwd)
 
 usage() {
-	echo "usage: $prog RUN...   (RUN: SERIES[:JOB[:BACKENDS]]; SERIES $("$here/kernels.sh" list)" \
+	echo "usage: $prog RUN...   (RUN: SERIES[:JOB[:BACKENDS]]; SERIES $("$here/../host/kernels.sh" list)" \
 		"or debug; JOB test, install, cycles, stress or bundle; BACKENDS e.g. kmalloc,chunked)" >&2
 	exit 2
 }
@@ -37,7 +37,7 @@ parse() {
 
 for run in "$@"; do
 	parse "$run"
-	[[ $series == debug ]] || "$here/kernels.sh" has "$series" || usage
+	[[ $series == debug ]] || "$here/../host/kernels.sh" has "$series" || usage
 	case $job in test | install | cycles | stress | bundle) ;; *) usage ;; esac
 	[[ -z $backends || $backends =~ ^(kmalloc|vmalloc|chunked)(,(kmalloc|vmalloc|chunked))*$ ]] || usage
 done
@@ -62,9 +62,9 @@ run_one() {
 	start=$SECONDS
 	# Learn the release first so stale results of an earlier run cannot be counted.
 	if [[ $series == debug ]]; then
-		kinfo=$("$here/build-debug-kernel.sh") || kinfo=""
+		kinfo=$("$here/../host/build-debug-kernel.sh") || kinfo=""
 	else
-		kinfo=$("$here/fetch-kernel.sh" "$series") || kinfo=""
+		kinfo=$("$here/../host/fetch-kernel.sh" "$series") || kinfo=""
 	fi
 	kver=$(sed -n 's/^KVER=//p' <<<"$kinfo")
 	if [[ -n $kver ]]; then

@@ -8,7 +8,7 @@
 # are asked for, installed with the root's own apt: nothing of it enters the
 # host's package database. Packages already there cost no network.
 #
-# Usage: scripts/build-root.sh NAME [PACKAGE[=VERSION]...]
+# Usage: scripts/host/build-root.sh NAME [PACKAGE[=VERSION]...]
 #   NAME  a root of kernels.conf (e.g. trixie, sid)
 # Prints ROOT=<directory> on stdout; progress goes to stderr.
 # Cache: <cache>/roots/NAME (see scripts/lib.sh)
@@ -16,7 +16,7 @@ set -euo pipefail
 
 prog=${0##*/}
 # shellcheck source=scripts/lib.sh
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 [[ $# -ge 1 ]] || usage_exit "NAME [PACKAGE[=VERSION]...]"
 name=$1
@@ -30,7 +30,7 @@ mapfile -t gccs < <(kernels_conf | awk -v r="$name" '$3 == r { print $4 }' | sor
 want=(make binutils sparse dkms "${gccs[@]}" "$@")
 
 [[ $(id -u) -eq 0 ]] || die "making a build root needs root (debootstrap, chroot)"
-command -v debootstrap >/dev/null || die "debootstrap not found; run scripts/install-deps.sh"
+command -v debootstrap >/dev/null || die "debootstrap not found; run scripts/host/install-deps.sh"
 
 cache=$(cache_dir)
 root=$cache/roots/$name
@@ -76,7 +76,7 @@ for p in "${want[@]}"; do
 	installed "$p" || missing+=("$p")
 done
 
-run=("$lib_dir/in-root.sh" "$root" --)
+run=("$lib_dir/host/in-root.sh" "$root" --)
 log_file=$cache/roots/$name.log
 
 # root_update: the root's apt-get update. A mirror snapshot can serve a
@@ -146,7 +146,7 @@ for common in "$root"/usr/src/linux-headers-*-common; do
 	[[ ! -e $common/scripts/checker-valid.sh ]] || continue
 	cat >"$common/scripts/checker-valid.sh" <<EOF_PROBE
 #!/bin/sh
-# Written by mmapdemo's scripts/build-root.sh, for want of the kernel's own:
+# Written by mmapdemo's scripts/host/build-root.sh, for want of the kernel's own:
 # prints 1 when the checker (its command line as arguments) reads
 # __typeof_unqual__ without a word.
 f=\$(mktemp --suffix=.c) || exit 0

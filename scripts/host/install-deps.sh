@@ -5,15 +5,15 @@
 # adds the bookworm-backports apt source if missing, on the mirror the host's
 # own sources use, and installs only the packages that are not installed yet.
 # Never installs a kernel package (the kernels for the QEMU guests come from
-# scripts/fetch-kernel.sh instead) nor adds a source of another release
-# (kernels of newer suites build in roots of their own, scripts/build-root.sh).
+# scripts/host/fetch-kernel.sh instead) nor adds a source of another release
+# (kernels of newer suites build in roots of their own, scripts/host/build-root.sh).
 #
-# Usage: scripts/install-deps.sh   (as root, or as a user with sudo)
+# Usage: scripts/host/install-deps.sh   (as root, or as a user with sudo)
 set -euo pipefail
 
 prog=${0##*/}
 # shellcheck source=scripts/lib.sh
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 [[ $# -eq 0 ]] || usage_exit
 
@@ -22,7 +22,7 @@ bookworm_pkgs=(
 	gzip dwarves libcli11-dev libfmt-dev nlohmann-json3-dev sparse flex bison
 	bc libelf-dev libssl-dev shellcheck xz-utils zstd clang-format clang-tidy dkms
 	stress-ng python3 python3-matplotlib debootstrap ccache
-	# The debug kernel's sources (scripts/build-debug-kernel.sh): installed
+	# The debug kernel's sources (scripts/host/build-debug-kernel.sh): installed
 	# here, so that its build can start beside make lint without apt.
 	linux-source-6.1
 )

@@ -5,7 +5,7 @@
 # kernel-doc) from Debian's linux-source-6.1 into the cache, once per source
 # version. Installs linux-source-6.1 if it is missing.
 #
-# Usage: scripts/fetch-kernel-tools.sh
+# Usage: scripts/host/fetch-kernel-tools.sh
 # Prints one shell-assignable line on stdout: TOOLS=<dir holding scripts/>.
 set -euo pipefail
 

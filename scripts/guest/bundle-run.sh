@@ -1,9 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# run.sh of the tarball `make bundle` writes (scripts/bundle.sh): the whole
+# run.sh of the tarball `make bundle` writes (scripts/vm/bundle.sh): the whole
 # suite on the running kernel of a machine of one's own, with the output of
-# our QEMU guests (tests/runtests.sh: one PASS|FAIL|SKIP line per test, then
+# our QEMU guests (scripts/guest/runtests.sh: one PASS|FAIL|SKIP line per test, then
 # "N passed, N failed, N skipped"). The bundle's own static busybox provides
 # every tool the runner uses, as in the guests, so the machine needs nothing
 # but a kernel of the release the module was built for.
@@ -16,7 +16,7 @@
 # Environment (all optional), as for the guests: MMAPDEMO_BACKENDS,
 # MMAPDEMO_TEST_TIMEOUT, MMAPDEMO_TEST_FILTER, MMAPDEMO_TEST_REPEAT;
 # MMAPDEMO_RESULTS_PORT and MMAPDEMO_DMESG_PORT (default: none and dmesg.log;
-# scripts/guest.sh's bundle job sets its serial ports).
+# scripts/vm/guest.sh's bundle job sets its serial ports).
 set -eu
 
 prog=${0##*/}

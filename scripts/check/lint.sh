@@ -3,18 +3,18 @@
 #
 # Every static check of the project; exits non-zero on any finding:
 #   driver:  checkpatch --strict, sparse (C=2) and W=1 on every kernel of
-#            scripts/kernels.conf, kernel-doc; the uapi header as C99 and C++20
+#            scripts/host/kernels.conf, kernel-doc; the uapi header as C99 and C++20
 #   C++:     clang-format (the repo's .clang-format), clang-tidy (.clang-tidy)
 #   scripts: shellcheck
 #   docs:    every row of the semantics table names test cases that exist
-#            (scripts/check-semantics.py)
+#            (scripts/check/check-semantics.py)
 #
-# Usage: scripts/lint.sh
+# Usage: scripts/check/lint.sh
 set -euo pipefail
 
 prog=${0##*/}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/.." && pwd)
+root=$(cd "$here/../.." && pwd)
 cd "$root"
 [[ $# -eq 0 ]] || {
 	echo "usage: $prog" >&2
@@ -36,8 +36,8 @@ check() {
 }
 
 # shellcheck source=scripts/lib.sh
-. "$here/lib.sh"
-eval "$("$here/fetch-kernel-tools.sh")"
+. "$here/../lib.sh"
+eval "$("$here/../host/fetch-kernel-tools.sh")"
 driver_sources=(driver/*.c driver/*.h driver/uapi/*.h)
 
 checkpatch() {
@@ -71,7 +71,7 @@ uapi_header() {
 # Build noise is expected; any other line is a compiler or sparse finding.
 kernel_build() {
 	local series=$1 KVER KDIR VMLINUZ out
-	eval "$("$here/fetch-kernel.sh" "$series")"
+	eval "$("$here/../host/fetch-kernel.sh" "$series")"
 	: "$VMLINUZ"
 	rm -rf "build/lint/kmod/$KVER"
 	out=$(make -s -C "$root" module KVER="$KVER" KDIR="$KDIR" BUILD="$root/build/lint" C=2 2>&1 |
@@ -161,11 +161,11 @@ check "uapi header as C99 and C++20" uapi_header
 # Every kernel's headers (and build root) at once, before their checks:
 # mostly downloads and unpacking. A failure shows in the check that follows.
 step "fetching every kernel's headers"
-for series in $("$here/kernels.sh" list); do
-	"$here/fetch-kernel.sh" "$series" >/dev/null 2>&1 &
+for series in $("$here/../host/kernels.sh" list); do
+	"$here/../host/fetch-kernel.sh" "$series" >/dev/null 2>&1 &
 done
 wait
-for series in $("$here/kernels.sh" list); do
+for series in $("$here/../host/kernels.sh" list); do
 	check "sparse and W=1 on $series" kernel_build "$series"
 done
 check clang-format clang_format

@@ -7,7 +7,7 @@ user-space baseline at most; the goal is drawn as a dashed line where
 there is one. Only ratios measured in the same boot are drawn: a
 strategy's figure against anonymous memory of that run.
 
-Usage: scripts/bench-plot.py --output DIR FILE.json...   (host.json is skipped)
+Usage: scripts/bench/bench-plot.py --output DIR FILE.json...   (host.json is skipped)
 """
 import argparse
 import json
