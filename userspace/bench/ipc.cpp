@@ -134,13 +134,13 @@ double doorbell_sample(const Config& config, Strategy strategy, std::size_t size
   auto mapping = Mapping::map(parent_file, region_size);
   const auto payload = mapping.bytes().subspan(payload_offset, size);
   Messages m{size};
-  auto [ready_read, ready_write] = base::make_pipe();
-  Device child_file;  // opened in the child, before it says it is ready
+  auto ready = base::make_pipe();  // captured below: not a structured binding
+  Device child_file;               // opened in the child, before it says it is ready
   const auto parent = [&](std::size_t i) {
     if (i == 0) {
-      ready_write.reset();
+      ready.write.reset();
       std::byte b{};
-      read_full(ready_read.get(), std::span{&b, 1});
+      read_full(ready.read.get(), std::span{&b, 1});
     }
     std::memcpy(payload.data(), m.out.data(), size);
     parent_file.ring();
@@ -152,7 +152,7 @@ double doorbell_sample(const Config& config, Strategy strategy, std::size_t size
     if (i == 0) {
       child_file = open_with(config.device, strategy);
       const std::byte b{1};
-      write_full(ready_write.get(), std::span{&b, 1});
+      write_full(ready.write.get(), std::span{&b, 1});
     }
     expect_ring(child_file);  // the parent's
     std::memcpy(m.in.data(), payload.data(), size);

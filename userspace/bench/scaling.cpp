@@ -32,36 +32,37 @@ constexpr std::chrono::milliseconds child_timeout = std::chrono::minutes{1};
 // Aggregate pages per second of procs processes over total bytes.
 double scaling_sample(const Config& config, Strategy strategy, int procs, std::size_t total) {
   const auto slice = total / static_cast<std::size_t>(procs) / page * page;
-  auto [go_read, go_write] = base::make_pipe();
-  auto [done_read, done_write] = base::make_pipe();
+  // Plain objects, not structured bindings: lambdas capture them.
+  auto go = base::make_pipe();
+  auto done = base::make_pipe();
 
   // A list: a Child cannot move.
   std::list<base::Child> children;
   for (int p = 0; p < procs; ++p) {
     children.emplace_back([&, p] {
-      go_write.reset();
+      go.write.reset();
       const auto file = open_with(config.device, strategy);
       char c;
-      if (::read(go_read.get(), &c, 1) != 0) throw std::runtime_error("start signal");
+      if (::read(go.read.get(), &c, 1) != 0) throw std::runtime_error("start signal");
       for (int r = 0; r < rounds; ++r) {
         auto mapping = Mapping::map(file, slice, static_cast<std::uint64_t>(p) * slice);
         for (std::size_t i = 0; i < slice; i += page) mapping.data()[i] = std::byte{1};
       }
       const auto end = now_ns();
-      if (::write(done_write.get(), &end, sizeof end) != sizeof end) fail("write");
+      if (::write(done.write.get(), &end, sizeof end) != sizeof end) fail("write");
       return 0;
     });
   }
-  done_write.reset();
+  done.write.reset();
   // Let the children open their files and block on the start signal.
   ::usleep(20'000);
   const auto start = now_ns();
-  go_write.reset();  // EOF on go_read releases every child at once
+  go.write.reset();  // EOF on go.read releases every child at once
   std::int64_t last = start;
   int ended = 0;
   for (; ended < procs; ++ended) {
     std::int64_t end = 0;
-    if (::read(done_read.get(), &end, sizeof end) != sizeof end) break;
+    if (::read(done.read.get(), &end, sizeof end) != sizeof end) break;
     last = std::max(last, end);
   }
   for (auto& child : children) {
