@@ -84,12 +84,10 @@ static void mmapdemo_kmalloc_free(struct mmapdemo_mem *mem)
 
 /*
  * Frees the chunks that hold pages [0, @end). Chunk i starts at page
- * i * MMAPDEMO_CHUNK_PAGES; only the last one may be shorter.
- */
-/*
- * Freeing a chunk frees its pages one by one: a gigabyte takes long enough
- * that the loop must yield, and the first fault after a resize, which
- * drops the old memory, runs it too. Every caller may sleep.
+ * i * MMAPDEMO_CHUNK_PAGES; only the last one may be shorter. Each chunk
+ * is freed page by page, so the loop yields between chunks: a gigabyte
+ * takes long, and the first fault after a resize, which drops the old
+ * memory, runs it too. Every caller may sleep.
  */
 static void mmapdemo_chunked_free_chunks(struct mmapdemo_mem *mem, pgoff_t end)
 {
