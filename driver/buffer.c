@@ -452,12 +452,14 @@ static void mmapdemo_mem_copy(struct mmapdemo_mem *to,
  * Return: 0; -EINVAL for size 0, -EFBIG past what the backend can
  * provide, -ENOMEM when the new memory cannot be allocated (the caller's
  * cgroup limit included), -EINTR when a fatal signal came while waiting for
- * another resize. On error the buffer is unchanged.
+ * another resize or for an mmap() in progress. On error the buffer is
+ * unchanged.
  */
 int mmapdemo_buffer_resize(struct mmapdemo_buffer *buf, u64 size)
 {
 	struct mmapdemo_mem *mem, *old;
 	pgoff_t i;
+	int ret;
 
 	if (!size)
 		return -EINVAL;
@@ -468,9 +470,12 @@ int mmapdemo_buffer_resize(struct mmapdemo_buffer *buf, u64 size)
 		return -EINTR;
 	mem = mmapdemo_mem_create(buf->backend, PAGE_ALIGN(size), true);
 	if (IS_ERR(mem)) {
-		mutex_unlock(&buf->resize_lock);
-		return PTR_ERR(mem);
+		ret = PTR_ERR(mem);
+		goto unlock_resize;
 	}
+	ret = mmapdemo_mmap_hold_fills(buf);
+	if (ret)
+		goto free_mem;
 
 	down_write(&buf->lock);
 	old = buf->mem;
@@ -493,6 +498,7 @@ int mmapdemo_buffer_resize(struct mmapdemo_buffer *buf, u64 size)
 	unmap_mapping_range(buf->mapping, 0, 0, 0);
 	mmapdemo_mem_copy(mem, old);
 	buf->mem = mem;
+	buf->fills_held = false;
 	up_write(&buf->lock);
 	atomic64_inc(&buf->resizes);
 	trace_resize(old->size, mem->size, atomic_read(&buf->nr_vmas));
@@ -514,4 +520,10 @@ int mmapdemo_buffer_resize(struct mmapdemo_buffer *buf, u64 size)
 
 	mmapdemo_mem_put(old);
 	return 0;
+
+free_mem:
+	mmapdemo_mem_put(mem);
+unlock_resize:
+	mutex_unlock(&buf->resize_lock);
+	return ret;
 }

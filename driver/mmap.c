@@ -8,6 +8,7 @@
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/sched.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 
 #include "compat.h"
@@ -782,6 +783,63 @@ unlock:
 }
 #else
 /**
+ * mmapdemo_mmap_hold_fills() - keep .mmap from filling mappings for a resize
+ * @buf: the buffer; the caller holds its resize lock
+ *
+ * .mmap fills a remap or prefault mapping before the core links the VMA
+ * into the buffer's address_space, where a resize unmaps it: a resize in
+ * between would miss it, and stores through it would land in memory the
+ * resize has already copied. Until the resize clears
+ * &mmapdemo_buffer.fills_held, .mmap leaves new mappings to faults, and
+ * this waits for every mapping filled before that: its mmap() has linked
+ * the VMA, or failed and unmapped it, once its mm's mmap_lock is free.
+ *
+ * Return: 0, or -EINTR if a fatal signal came while waiting; the hold is
+ * then released.
+ */
+int mmapdemo_mmap_hold_fills(struct mmapdemo_buffer *buf)
+{
+	struct mmapdemo_vma *mv;
+	struct mm_struct *mm;
+
+	down_write(&buf->lock);
+	buf->fills_held = true;
+	up_write(&buf->lock);
+
+	for (;;) {
+		mm = NULL;
+		spin_lock(&buf->vmas_lock);
+		list_for_each_entry(mv, &buf->vmas, node) {
+			if (mv->unlinked) {
+				mm = mv->vma->vm_mm;
+				mmgrab(mm);
+				break;
+			}
+		}
+		spin_unlock(&buf->vmas_lock);
+		if (!mm)
+			return 0;
+
+		if (mmap_read_lock_killable(mm)) {
+			mmdrop(mm);
+			down_write(&buf->lock);
+			buf->fills_held = false;
+			up_write(&buf->lock);
+			return -EINTR;
+		}
+		mmap_read_unlock(mm);
+
+		/* Every mmap() into @mm that filled before the hold is done. */
+		spin_lock(&buf->vmas_lock);
+		list_for_each_entry(mv, &buf->vmas, node)
+			if (mv->vma->vm_mm == mm)
+				mv->unlinked = false;
+		spin_unlock(&buf->vmas_lock);
+		mmdrop(mm);
+	}
+}
+
+/**
  * mmapdemo_vma_setup() - fill a new VMA and start keeping its entry
  * @buf: the buffer; its lock is held for reading
  * @mv: the new, empty entry; the caller makes it the VMA's private data
@@ -792,7 +850,9 @@ unlock:
  * it was filled with: until the mm links it, just after .mmap returns, a
  * resize cannot unmap it, and its page frames, which hold no page
  * references, must not be freed under it. The reference goes with the
- * VMA's first fault (see mmapdemo_vm_fault()) or with the VMA.
+ * VMA's first fault (see mmapdemo_vm_fault()) or with the VMA. While a
+ * resize holds fills (mmapdemo_mmap_hold_fills()), the VMA is left to
+ * faults instead.
  *
  * Return: 0, or the fill's negative errno (@mv is then unused).
  */
@@ -804,12 +864,13 @@ static int mmapdemo_vma_setup(struct mmapdemo_buffer *buf,
 	const struct mmapdemo_strategy_ops *ops = &mmapdemo_strategies[strategy];
 	int ret;
 
-	if (ops->fill) {
+	if (ops->fill && !buf->fills_held) {
 		ret = ops->fill(buf->mem, vma);
 		if (ret)
 			return ret;
 		if (ops->pfnmap)
 			mv->pinned = buf->mem;
+		mv->unlinked = true;
 		atomic64_inc(&buf->remaps);
 	}
 	mmapdemo_vma_list(buf, mv, vma, strategy);

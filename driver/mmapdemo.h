@@ -67,6 +67,8 @@ struct mmapdemo_mem {
  * @lock: readers (faults, mmap, read, write) use @mem; a resize replaces it
  * @mem: the current memory; read it only under @lock
  * @resize_lock: one resize at a time
+ * @fills_held: a resize is under way, and .mmap leaves new mappings to
+ *	faults (.mmap kernels; see mmapdemo_mmap_hold_fills()); under @lock
  * @backend: where the memory comes from
  * @inode: the buffer's own inode, on the driver's pseudo filesystem, whose
  *	address_space every open file uses
@@ -88,6 +90,7 @@ struct mmapdemo_buffer {
 	struct rw_semaphore lock;	/* protects mem */
 	struct mmapdemo_mem *mem;
 	struct mutex resize_lock;	/* serialises resizes */
+	bool fills_held;
 	enum mmapdemo_backend backend;
 	struct inode *inode;
 	struct address_space *mapping;
@@ -113,6 +116,8 @@ struct mmapdemo_buffer {
  * @parked: the file whose &mmapdemo_file.parked holds this entry, from
  *	.mmap_prepare until vm_ops->mapped; NULL otherwise
  * @mm: while @parked, the mm being mapped into; compared, never followed
+ * @unlinked: .mmap filled the VMA, and a resize has not yet made sure that
+ *	the core linked it (see mmapdemo_mmap_hold_fills())
  * @strategy: how the VMA was mapped
  * @pid: the process that made it (a fork copy: the child from its first
  *	fault on)
@@ -125,6 +130,7 @@ struct mmapdemo_vma {
 	struct mmapdemo_mem *pinned;
 	struct mmapdemo_file *parked;
 	const struct mm_struct *mm;
+	bool unlinked;
 	enum mmapdemo_strategy strategy;
 	pid_t pid;
 	atomic64_t faults;
@@ -203,8 +209,14 @@ bool mmapdemo_mem_is_chunk(const struct mmapdemo_mem *mem, pgoff_t pgoff);
 void mmapdemo_file_unpark_all(struct mmapdemo_file *mf);
 #ifdef MMAPDEMO_HAVE_MMAP_PREPARE
 int mmapdemo_mmap_prepare(struct vm_area_desc *desc);
+/* vm_ops->mapped fills or fixes a mapping once a resize can find it. */
+static inline int mmapdemo_mmap_hold_fills(struct mmapdemo_buffer *buf)
+{
+	return 0;
+}
 #else
 int mmapdemo_mmap(struct file *file, struct vm_area_struct *vma);
+int mmapdemo_mmap_hold_fills(struct mmapdemo_buffer *buf);
 #endif
 
 void mmapdemo_observe_init(struct mmapdemo_device *md);

@@ -441,13 +441,11 @@ TEST_CASE("resize: faulting threads and processes race a resizing loop", "[resiz
   CHECK(results.lost_stores == 0);
   CHECK(results.bad_maps == 0);
   CHECK(results.stale_faulted == 0);
-  // README (Resizing): through .mmap, a remap or prefault mmap() that
-  // overlaps a resize may keep the old memory until the next resize;
-  // through .mmap_prepare, vm_ops->mapped unmaps it before mmap() returns.
+  // A remap or prefault mmap() that overlaps a resize must not keep the
+  // old memory (docs/resizing.md): through .mmap the resize waits for it
+  // to be linked, through .mmap_prepare vm_ops->mapped unmaps it.
   INFO(results.stale_filled << " remap and prefault mappings were stale");
-  if (read_text(sysfs_path("mmap_interface")) == "mmap_prepare\n") {
-    CHECK(results.stale_filled == 0);
-  }
+  CHECK(results.stale_filled == 0);
   CHECK(results.children >= min_children);
   CHECK(results.children_bad == 0);
   if (results.children_bad != 0) {

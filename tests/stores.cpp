@@ -80,24 +80,21 @@ void store(std::byte* address, std::uint64_t value) {
 
 // One writer: every store comes after a fresh fault. Page-based mappings
 // drop the page first (MADV_DONTNEED); a faultaround writer reads it back
-// in first, through .map_pages. Strategies that fill nothing at mmap() time
-// also map anew every few stores. remap and prefault fill at mmap() time,
-// and a mapping made across a resize may keep the old memory (README,
-// Resizing): their fresh faults are the ones after each resize (remap) and
-// after MADV_DONTNEED (prefault).
+// in first, through .map_pages. Every writer also maps anew every few
+// stores: remap and prefault fill such a mapping in mmap() itself, which a
+// resize must not miss (docs/resizing.md).
 int write_slots(Strategy strategy, std::size_t writer, std::size_t low, std::uint32_t seed,
                 Shared& shared) {
   const auto page = page_size();
   const auto device = open_with(strategy);
   auto lasting = Mapping::map(device, low);
-  const bool fills_at_mmap = strategy == Strategy::remap || strategy == Strategy::prefault;
   for (std::uint64_t k = 0; !shared.stop.load(std::memory_order_relaxed); ++k) {
     const auto word = slot_word(writer, k);
     const auto offset = word * sizeof(std::uint64_t);
     if (offset + sizeof(std::uint64_t) > low) break;
     const auto value = slot_value(seed, word);
     const auto page_offset = offset / page * page;
-    if (!fills_at_mmap && k % 4 == 0) {
+    if (k % 4 == 0) {
       auto fresh = Mapping::map(device, page, page_offset);
       store(fresh.data() + (offset - page_offset), value);
       shared.fresh.at(writer).fetch_add(1, std::memory_order_relaxed);
