@@ -438,8 +438,9 @@ static int __init mmapdemo_init(void)
 	md->buf = mmapdemo_buffer_create(backend, size);
 	if (IS_ERR(md->buf)) {
 		ret = PTR_ERR(md->buf);
-		pr_err("cannot allocate %zu bytes with backend=%s\n", size,
-		       mmapdemo_backend_names[backend]);
+		/* Its memory, its inode or the pseudo filesystem's mount. */
+		pr_err("cannot create the buffer (size=%zu, backend=%s): %d\n",
+		       size, mmapdemo_backend_names[backend], ret);
 		goto free_device;
 	}
 	md->default_strategy = strategy;

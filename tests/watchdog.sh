@@ -8,7 +8,7 @@
 # that wedges its retry too fails, and the run goes on after it. Needs
 # `make userspace` first.
 #
-# Usage: tests/watchdog.sh [SERIES]   (default: the newest kernel of the list)
+# Usage: tests/watchdog.sh [SERIES]   (default: 6.12)
 set -euo pipefail
 
 # shellcheck source=tests/host-lib.sh
