@@ -51,8 +51,6 @@ static void mmapdemo_vma_add(struct mmapdemo_vma *mv)
 	struct mmapdemo_buffer *buf = mv->buf;
 
 	mmapdemo_buffer_get(buf);
-	if (mv->pinned)
-		kref_get(&mv->pinned->ref);
 	spin_lock(&buf->vmas_lock);
 	list_add_tail(&mv->node, &buf->vmas);
 	atomic_inc(&buf->nr_vmas);
@@ -72,7 +70,6 @@ static void mmapdemo_vm_open(struct vm_area_struct *vma)
 	mv = kzalloc(sizeof(*mv), GFP_KERNEL | __GFP_NOFAIL);
 	mv->buf = from->buf;
 	mv->vma = vma;
-	mv->pinned = from->pinned;
 	mv->strategy = from->strategy;
 	mv->pid = from->pid;
 	mmapdemo_vma_add(mv);
@@ -132,8 +129,6 @@ static void mmapdemo_vm_close(struct vm_area_struct *vma)
 	list_del(&mv->node);
 	atomic_dec(&buf->nr_vmas);
 	spin_unlock(&buf->vmas_lock);
-	if (mv->pinned)
-		mmapdemo_mem_put(mv->pinned);
 	kfree(mv);
 	mmapdemo_buffer_put(buf);
 }
@@ -164,23 +159,6 @@ static void mmapdemo_count_fault(struct mmapdemo_vma *mv,
 		atomic64_inc(&mv->buf->vma_lock_faults);
 	atomic64_inc(&mv->faults);
 	mmapdemo_vma_note_pid(mv, vmf->vma);
-}
-
-/*
- * A remap VMA faults only after a resize has unmapped all of it, when it
- * was long linked: nothing maps the memory mmap() filled in any more.
- * vm_ops->open, which copies the pin, never runs during a fault. The plain
- * read keeps the atomic exchange off every later fault.
- */
-static void mmapdemo_vma_unpin(struct mmapdemo_vma *mv)
-{
-	struct mmapdemo_mem *pinned;
-
-	if (READ_ONCE(mv->pinned)) {
-		pinned = xchg(&mv->pinned, NULL);
-		if (pinned)
-			mmapdemo_mem_put(pinned);
-	}
 }
 
 /**
@@ -226,7 +204,6 @@ static vm_fault_t mmapdemo_vm_fault(struct vm_fault *vmf)
 	mmapdemo_count_fault(mv, vmf);
 unlock:
 	up_read(&buf->lock);
-	mmapdemo_vma_unpin(mv);
 	if (ret != VM_FAULT_OOM)
 		trace_fault(vmf->pgoff, vmf->address, mv->strategy,
 			    ret == VM_FAULT_SIGBUS);
@@ -846,12 +823,11 @@ int mmapdemo_mmap_hold_fills(struct mmapdemo_buffer *buf)
  * @vma: the new VMA
  * @strategy: the strategy it maps with
  *
- * A PFN mapping filled before it is linked keeps a reference to the memory
- * it was filled with: until the mm links it, just after .mmap returns, a
- * resize cannot unmap it, and its page frames, which hold no page
- * references, must not be freed under it. The reference goes with the
- * VMA's first fault (see mmapdemo_vm_fault()) or with the VMA. While a
- * resize holds fills (mmapdemo_mmap_hold_fills()), the VMA is left to
+ * The VMA is filled before the mm links it, just after .mmap returns,
+ * where a resize can unmap it: the entry is marked for a resize to wait
+ * for that (mmapdemo_mmap_hold_fills()) before it unmaps, so the memory
+ * filled in, whose page frames a PFN mapping holds no references to, is
+ * never freed under it. While a resize holds fills, the VMA is left to
  * faults instead.
  *
  * Return: 0, or the fill's negative errno (@mv is then unused).
@@ -868,8 +844,6 @@ static int mmapdemo_vma_setup(struct mmapdemo_buffer *buf,
 		ret = ops->fill(buf->mem, vma);
 		if (ret)
 			return ret;
-		if (ops->pfnmap)
-			mv->pinned = buf->mem;
 		mv->unlinked = true;
 		atomic64_inc(&buf->remaps);
 	}

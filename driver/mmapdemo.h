@@ -83,7 +83,8 @@ struct mmapdemo_mem {
  * @mmap_actions: those of @remaps the core filled from an mmap_action (7.x)
  * @resizes: successful resizes
  * @retained: bytes of memory that resizes have replaced and that mappings
- *	still keep allocated (a remap mapping pins what its mmap() filled in)
+ *	still keep allocated: only an mmap() under way on 7.x, whose
+ *	mmap_action pins what it maps until vm_ops->mapped
  */
 struct mmapdemo_buffer {
 	struct kref ref;
@@ -111,8 +112,8 @@ struct mmapdemo_buffer {
  *	while @parked
  * @buf: the buffer, referenced once listed in &mmapdemo_buffer.vmas
  * @vma: the VMA this belongs to
- * @pinned: the memory mmap() filled in, referenced: a remap VMA's (.mmap),
- *	or an mmap_action's until vm_ops->mapped (.mmap_prepare)
+ * @pinned: the memory an mmap_action maps, referenced while @parked
+ *	(.mmap_prepare)
  * @parked: the file whose &mmapdemo_file.parked holds this entry, from
  *	.mmap_prepare until vm_ops->mapped; NULL otherwise
  * @mm: while @parked, the mm being mapped into; compared, never followed

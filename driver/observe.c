@@ -17,9 +17,9 @@
  *				driver's mmap_action (.mmap_prepare only)
  *	resizes			successful MMAPDEMO_IOC_RESIZE calls
  *	retained_bytes		bytes of memory resizes have replaced that
- *				mappings still keep allocated: a remap
- *				mapping keeps what its mmap() filled in until
- *				its first fault or munmap() (.mmap kernels)
+ *				mappings still keep allocated: 0 but while
+ *				an mmap() on 7.x is between its mmap_action
+ *				and vm_ops->mapped
  *	mmap_interface		the file operation mmap() enters the driver
  *				through: mmap_prepare (7.x) or mmap
  *
