@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -141,32 +142,44 @@ class ReschedLatencyWarning {
       return;
     }
     const auto features = words(read_text(dir_ + "features"));
-    was_on_ = std::find(features.begin(), features.end(), "LATENCY_WARN") != features.end();
-    limit_ms_ = read_text(dir_ + "latency_warn_ms");
-    once_ = read_text(dir_ + "latency_warn_once");
-    write_file(dir_ + "latency_warn_ms", std::to_string(limit.count()));
-    write_file(dir_ + "latency_warn_once", "0");
-    write_file(dir_ + "features", "LATENCY_WARN");
+    const bool was_on =
+        std::find(features.begin(), features.end(), "LATENCY_WARN") != features.end();
+    saved_ = {read_text(dir_ + files_[0]), read_text(dir_ + files_[1]),
+              was_on ? "LATENCY_WARN" : "NO_LATENCY_WARN"};
+    // A write that fails leaves the ones before it to put back: no
+    // destructor runs for a constructor that throws.
+    const std::array<std::string, 3> wanted{std::to_string(limit.count()), "0", "LATENCY_WARN"};
+    try {
+      for (; changed_ < wanted.size(); ++changed_) {
+        write_file(dir_ + files_.at(changed_), wanted.at(changed_));
+      }
+    } catch (...) {
+      restore();
+      throw;
+    }
   }
   ReschedLatencyWarning(const ReschedLatencyWarning&) = delete;
   ReschedLatencyWarning& operator=(const ReschedLatencyWarning&) = delete;
-  ~ReschedLatencyWarning() {
-    if (!missing_.empty()) return;
-    // A destructor must not throw; a setting that cannot be put back shows in
-    // the next test's kernel log, if anywhere.
-    try {
-      write_file(dir_ + "features", was_on_ ? "LATENCY_WARN" : "NO_LATENCY_WARN");
-      write_file(dir_ + "latency_warn_once", once_);
-      write_file(dir_ + "latency_warn_ms", limit_ms_);
-    } catch (const std::exception& e) {
-      std::printf("note: scheduler settings not restored: %s\n", e.what());
-    }
-  }
+  ~ReschedLatencyWarning() { restore(); }
 
   // Why the kernel cannot warn here; empty when it can.
   [[nodiscard]] const std::string& missing() const noexcept { return missing_; }
 
  private:
+  // Puts back what the constructor changed, newest first. Must not throw
+  // (it runs in the destructor); a setting that cannot be put back shows in
+  // the next test's kernel log, if anywhere.
+  void restore() noexcept {
+    for (; changed_ > 0; --changed_) {
+      try {
+        write_file(dir_ + files_.at(changed_ - 1), saved_.at(changed_ - 1));
+      } catch (const std::exception& e) {
+        std::printf("note: scheduler setting %s not restored: %s\n", files_.at(changed_ - 1),
+                    e.what());
+      }
+    }
+  }
+
   static std::vector<std::string> words(const std::string& text) {
     std::istringstream in{text};
     std::vector<std::string> out;
@@ -175,10 +188,12 @@ class ReschedLatencyWarning {
   }
 
   const std::string dir_ = "/sys/kernel/debug/sched/";
+  // The settings the constructor writes, in order, and what they held.
+  static constexpr std::array<const char*, 3> files_{"latency_warn_ms", "latency_warn_once",
+                                                     "features"};
+  std::array<std::string, 3> saved_;
+  std::size_t changed_ = 0;
   std::string missing_;
-  bool was_on_ = false;
-  std::string limit_ms_;
-  std::string once_;
 };
 
 // "watchdog: BUG: soft lockup - CPU#0 stuck for 3s! [mmapdemo-tests:123]",
@@ -231,9 +246,6 @@ TEST_CASE("large: a gigabyte mapping and resize yield the CPU", "[large]") {
   const auto mapped = std::chrono::steady_clock::now();
   device.resize(size - step);
   const auto shrunk = std::chrono::steady_clock::now();
-  // A remap mapping keeps what mmap() filled in until its first fault
-  // (retained_bytes): without this one the grow would need a third buffer.
-  touch(mapping.data());
   device.resize(size);
   const auto grown = std::chrono::steady_clock::now();
   const auto longest = ticker.stop();
