@@ -80,6 +80,37 @@ TEST_CASE("base: write_all names the call and keeps errno when the descriptor is
   CHECK_THAT(error.what(), ContainsSubstring("pwrite nowhere"));
 }
 
+TEST_CASE("base: read_to_end tells a peer that closed early from a read that failed", "[base]") {
+  auto pipe = base::make_pipe();
+  const std::vector<std::byte> sent(5, std::byte{7});
+  REQUIRE(base::write_fully(pipe.write.get(), sent));
+  pipe.write.reset();
+  std::vector<std::byte> into(8);
+  std::error_code ec = std::make_error_code(std::errc::io_error);
+  CHECK(base::read_to_end(pipe.read.get(), into, ec) == sent.size());
+  CHECK_FALSE(ec);
+
+  CHECK(base::read_to_end(-1, into, ec) == 0);
+  CHECK(ec == std::errc::bad_file_descriptor);
+}
+
+TEST_CASE("base: read_to_end into a vector takes all there is and names the call on an error",
+          "[base]") {
+  base::TempDir dir{"mmapdemo-base"};
+  const auto path = dir.file("data");
+  const base::UniqueFd fd{::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)};
+  REQUIRE(fd);
+  // More than the first room it reads into, so that it has to grow.
+  const auto written = pattern(200 * 1024 + 3, 0, new_seed());
+  base::write_all(fd.get(), written, 0, "pwrite data");
+  REQUIRE(::lseek(fd.get(), 0, SEEK_SET) == 0);
+  CHECK(base::read_to_end(fd.get(), "read data") == written);
+
+  const auto error = thrown_by([] { static_cast<void>(base::read_to_end(-1, "read nowhere")); });
+  CHECK(error.code() == std::errc::bad_file_descriptor);
+  CHECK_THAT(error.what(), ContainsSubstring("read nowhere"));
+}
+
 TEST_CASE("base: a temporary directory goes away with the files named through it", "[base]") {
   std::string path;
   {

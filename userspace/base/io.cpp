@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <string>
 #include <system_error>
@@ -58,15 +59,36 @@ bool write_fully(int fd, std::span<const std::byte> bytes) noexcept {
   return true;
 }
 
-std::size_t read_to_end(int fd, std::span<std::byte> into) noexcept {
+std::size_t read_to_end(int fd, std::span<std::byte> into, std::error_code& ec) noexcept {
+  ec.clear();
   std::size_t got = 0;
   while (got < into.size()) {
     const ssize_t n = ::read(fd, into.data() + got, into.size() - got);
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0) ec.assign(errno, std::generic_category());
     if (n <= 0) break;
     got += static_cast<std::size_t>(n);
   }
   return got;
+}
+
+std::size_t read_to_end(int fd, std::span<std::byte> into) noexcept {
+  std::error_code ignored;
+  return read_to_end(fd, into, ignored);
+}
+
+std::vector<std::byte> read_to_end(int fd, std::string_view what) {
+  std::vector<std::byte> data;
+  std::size_t got = 0;
+  std::error_code ec;
+  // Filling the room is no end of file: twice the room, and read on.
+  while (got == data.size()) {
+    data.resize(std::max(std::size_t{64} * 1024, 2 * data.size()));
+    got += read_to_end(fd, std::span{data}.subspan(got), ec);
+    if (ec) throw std::system_error(ec, std::string{what});
+  }
+  data.resize(got);
+  return data;
 }
 
 }  // namespace mmapdemo::base

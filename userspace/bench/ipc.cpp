@@ -45,10 +45,10 @@ void write_full(int fd, std::span<const std::byte> bytes) {
 }
 
 void read_full(int fd, std::span<std::byte> bytes) {
-  errno = 0;
-  if (base::read_to_end(fd, bytes) == bytes.size()) return;
-  if (errno == 0) throw std::runtime_error("read: peer closed");
-  fail("read");
+  std::error_code ec;
+  if (base::read_to_end(fd, bytes, ec) == bytes.size()) return;
+  if (ec) throw std::system_error(ec, "read");
+  throw std::runtime_error("read: peer closed");
 }
 
 // Spins until flag holds want. Yields now and then: with fewer vCPUs than

@@ -6,14 +6,13 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
-#include <cerrno>
 #include <cstdio>
 #include <span>
 #include <system_error>
 #include <vector>
 
 #include <fmt/core.h>
+#include <mmapdemo/base/io.hpp>
 #include <mmapdemo/mmapdemo.hpp>
 
 #include "format.hpp"
@@ -69,18 +68,6 @@ class Window {
   std::span<std::byte> bytes_;
 };
 
-std::vector<std::byte> read_stdin() {
-  std::vector<std::byte> data;
-  std::array<std::byte, 65536> chunk{};
-  for (;;) {
-    const auto n = ::read(STDIN_FILENO, chunk.data(), chunk.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw std::system_error(errno, std::generic_category(), "read standard input");
-    if (n == 0) return data;
-    data.insert(data.end(), chunk.begin(), chunk.begin() + n);
-  }
-}
-
 std::string plural(std::uint64_t n, std::string_view word) {
   return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s");
 }
@@ -135,7 +122,7 @@ int write(const std::string& path, const WriteOptions& options) {
     const auto bytes = std::as_bytes(std::span{*options.data});
     data.assign(bytes.begin(), bytes.end());
   } else {
-    data = read_stdin();
+    data = base::read_to_end(STDIN_FILENO, "read standard input");
   }
   // A write across the end of the buffer is short; the next one then fails
   // with ENOSPC, which is the error to report.

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 namespace mmapdemo::base {
 
@@ -41,7 +42,15 @@ void read_all(int fd, std::span<std::byte> bytes, std::uint64_t offset, std::str
 // write() of all of bytes to a pipe or socket, again after EINTR; false on
 // an error (errno is kept), for children that must not throw.
 [[nodiscard]] bool write_fully(int fd, std::span<const std::byte> bytes) noexcept;
-// read() until end of file; what a child sent back.
+// read() until end of file or into is full, again after EINTR: how many
+// bytes came. ec is errno if a call failed, else clear: a count short of
+// into.size() with ec clear is an end of file (a peer that closed early).
+[[nodiscard]] std::size_t read_to_end(int fd, std::span<std::byte> into,
+                                      std::error_code& ec) noexcept;
+// The same where an error counts as an end of file: what a child sent back.
 [[nodiscard]] std::size_t read_to_end(int fd, std::span<std::byte> into) noexcept;
+// read() until end of file into a vector that grows as needed. Throws
+// std::system_error naming what.
+[[nodiscard]] std::vector<std::byte> read_to_end(int fd, std::string_view what);
 
 }  // namespace mmapdemo::base
