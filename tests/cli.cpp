@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include <fmt/format.h>
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
 #include <catch2/generators/catch_generators_range.hpp>
@@ -47,12 +48,6 @@ std::vector<std::string> command(std::vector<std::string> args) {
 
 Output mmapdemo(std::vector<std::string> args, std::string input = {}) {
   return run_program(command(std::move(args)), std::move(input));
-}
-
-std::string joined(const std::vector<std::string>& args) {
-  std::string out;
-  for (const auto& arg : args) out += (out.empty() ? "" : " ") + arg;
-  return out;
 }
 
 std::span<const std::byte> as_bytes(std::string_view text) {
@@ -110,7 +105,7 @@ TEST_CASE("cli: usage errors exit with status 2 and say what is wrong", "[cli]")
       {"seed", "two-process", "--timeout", "0"},
       {"seed", "read-vs-mmap", "--repeat", "0"},
   }));
-  CAPTURE(joined(args));
+  CAPTURE(fmt::format("{}", fmt::join(args, " ")));
   const auto result = mmapdemo(args);
   CHECK(result.status == ChildStatus::exited(2));
   CHECK(result.out == "");
@@ -131,12 +126,13 @@ TEST_CASE("cli: --help of every subcommand exits 0 and shows its usage", "[cli]"
       {"resize"},
       {"seed"},
   })));
-  CAPTURE(joined(args));
+  CAPTURE(fmt::format("{}", fmt::join(args, " ")));
   auto with_help = args;
   with_help.emplace_back("--help");
   const auto result = mmapdemo(with_help);
   CHECK(result.status == ChildStatus::exited(0));
-  const auto usage = "Usage: mmapdemo" + (args.empty() ? "" : " " + joined(args)) + " [OPTIONS]";
+  const auto usage =
+      fmt::format("Usage: mmapdemo{}{} [OPTIONS]", args.empty() ? "" : " ", fmt::join(args, " "));
   CHECK(result.out.find(usage) != std::string::npos);
   CHECK(result.err == "");
 }
@@ -184,7 +180,7 @@ TEST_CASE("cli: a missing device exits 1 naming the path and the errno text", "[
   })));
   auto with_device = args;
   with_device.insert(with_device.begin(), {"--device", missing});
-  CAPTURE(joined(with_device));
+  CAPTURE(fmt::format("{}", fmt::join(with_device, " ")));
   const auto result = mmapdemo(with_device);
   CHECK(result.status == ChildStatus::exited(1));
   CHECK(result.err == "mmapdemo: open " + missing + ": No such file or directory\n");

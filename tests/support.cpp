@@ -28,7 +28,9 @@
 #include <thread>
 #include <utility>
 
+#include <fmt/format.h>
 #include <catch2/catch_test_macros.hpp>
+#include <mmapdemo/base/io.hpp>
 
 namespace mmapdemo::test {
 
@@ -611,15 +613,8 @@ std::string read_text(const std::string& file) {
   const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw std::system_error(last_error(), "open " + file);
   const Fd owner{fd};
-  std::string text;
-  std::array<char, 4096> chunk{};
-  for (;;) {
-    const auto n = ::read(fd, chunk.data(), chunk.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw std::system_error(last_error(), "read " + file);
-    if (n == 0) return text;
-    text.append(chunk.data(), static_cast<std::size_t>(n));
-  }
+  const auto bytes = base::read_to_end(fd, "read " + file);
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
 std::uint64_t read_number(const std::string& file) {
@@ -654,10 +649,14 @@ std::string debugfs_path(std::string_view name) {
 
 std::string Catch::StringMaker<std::error_code>::convert(const std::error_code& ec) {
   if (!ec) return "success";
-  if (ec.category() != std::generic_category()) return ec.category().name() + (":" + ec.message());
+  // fmt::format, not operator+: GCC 12's -Wrestrict misfires on a chain of
+  // string concatenations at -O2 and -O3.
+  if (ec.category() != std::generic_category()) {
+    return fmt::format("{}:{}", ec.category().name(), ec.message());
+  }
   const char* const name = ::strerrorname_np(ec.value());
-  return (name != nullptr ? std::string{name} : "errno " + std::to_string(ec.value())) + " (" +
-         ec.message() + ")";
+  return name != nullptr ? fmt::format("{} ({})", name, ec.message())
+                         : fmt::format("errno {} ({})", ec.value(), ec.message());
 }
 
 std::string Catch::StringMaker<std::errc>::convert(std::errc errc) {
