@@ -16,8 +16,10 @@
 
 namespace mmapdemo::bench {
 
-// The article's ints.
-using Int = std::int32_t;
+// The article's ints, as unsigned: the same four-byte load, add and store,
+// but one added to the largest wraps to 0 where a signed int's overflow is
+// undefined (the buffer may hold anything).
+using Int = std::uint32_t;
 
 // Adds one to each whole Int of bytes, in place.
 void add_one(std::span<std::byte> bytes);
