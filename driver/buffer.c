@@ -86,8 +86,8 @@ static void mmapdemo_kmalloc_free(struct mmapdemo_mem *mem)
  * Frees the chunks that hold pages [0, @end). Chunk i starts at page
  * i * MMAPDEMO_CHUNK_PAGES; only the last one may be shorter. Each chunk
  * is freed page by page, so the loop yields between chunks: a gigabyte
- * takes long, and the first fault after a resize, which drops the old
- * memory, runs it too. Every caller may sleep.
+ * takes long, and a resize runs it for the memory it replaced, after it
+ * has dropped its locks. Every caller may sleep.
  */
 static void mmapdemo_chunked_free_chunks(struct mmapdemo_mem *mem, pgoff_t end)
 {

@@ -372,7 +372,8 @@ unlock:
  * holds. The core unmaps a failed VMA only after the lock is dropped, and
  * through .mmap that VMA is in no address_space yet: a resize in between
  * would neither see nor zap those entries and would free the memory under
- * them, which hold no page references and no pin (see mmapdemo_vma_setup()).
+ * them, which hold no page references: it waits only for the VMAs of
+ * fills that succeeded (mmapdemo_mmap_hold_fills()).
  * Through .mapped a resize would find the VMA, but a failed fill leaves
  * nothing mapped either way.
  */
