@@ -54,14 +54,25 @@ TEST_CASE("base: a child past its deadline is killed and says so", "[base]") {
   CHECK_THAT(describe(status), ContainsSubstring("in time"));
 }
 
-TEST_CASE("base: write_all and read_all move every byte and read_all fails with EIO at the end",
-          "[base]") {
+// A new file in a directory of its own, for the read and write helpers.
+class DataFile {
+ protected:
+  DataFile() { REQUIRE(fd); }
+  // Writes bytes of the seed's pattern from offset 0 and returns them.
+  std::vector<std::byte> write_pattern(std::size_t bytes) {
+    auto written = pattern(bytes, 0, new_seed());
+    base::write_all(fd.get(), written, 0, "pwrite data");
+    return written;
+  }
+
   base::TempDir dir{"mmapdemo-base"};
-  const auto path = dir.file("data");
-  const base::UniqueFd fd{::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)};
-  REQUIRE(fd);
-  const auto written = pattern(3 * 4096 + 5, 0, new_seed());
-  base::write_all(fd.get(), written, 0, "pwrite data");
+  const base::UniqueFd fd{::open(dir.file("data").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)};
+};
+
+TEST_CASE_METHOD(
+    DataFile, "base: write_all and read_all move every byte and read_all fails with EIO at the end",
+    "[base]") {
+  const auto written = write_pattern(3 * 4096 + 5);
   std::vector<std::byte> read(written.size());
   base::read_all(fd.get(), read, 0, "pread data");
   CHECK(read == written);
@@ -94,15 +105,11 @@ TEST_CASE("base: read_to_end tells a peer that closed early from a read that fai
   CHECK(ec == std::errc::bad_file_descriptor);
 }
 
-TEST_CASE("base: read_to_end into a vector takes all there is and names the call on an error",
-          "[base]") {
-  base::TempDir dir{"mmapdemo-base"};
-  const auto path = dir.file("data");
-  const base::UniqueFd fd{::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)};
-  REQUIRE(fd);
+TEST_CASE_METHOD(
+    DataFile, "base: read_to_end into a vector takes all there is and names the call on an error",
+    "[base]") {
   // More than the first room it reads into, so that it has to grow.
-  const auto written = pattern(200 * 1024 + 3, 0, new_seed());
-  base::write_all(fd.get(), written, 0, "pwrite data");
+  const auto written = write_pattern(200 * 1024 + 3);
   REQUIRE(::lseek(fd.get(), 0, SEEK_SET) == 0);
   CHECK(base::read_to_end(fd.get(), "read data") == written);
 
